@@ -1,0 +1,1 @@
+//! faultline: finds the failure-path defects that reviewed, tested code still ships.

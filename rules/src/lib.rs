@@ -1,0 +1,60 @@
+//! faultline's rules: metadata declared once beside each rule's documentation,
+//! a registry, the per-file [`Context`] rules report into, and the API models
+//! (what is an HTTP call, which argument is the timeout…) loaded from
+//! `rules/models/**/*.toml`.
+
+pub mod finding;
+pub mod meta;
+pub mod registry;
+
+pub use finding::{Finding, Related};
+pub use meta::{Family, Level, Precision, RuleMeta, Status};
+pub use registry::{Rule, all_rules, find_rule};
+
+use faultline_ir::{LineIndex, Module};
+
+/// What a rule sees of one file.
+pub struct Context<'a> {
+    /// The lowered file.
+    pub module: &'a Module,
+    /// Its source text.
+    pub source: &'a str,
+    /// Its path relative to the scan root, with `/` separators.
+    pub path: &'a str,
+    /// Line index of `source`.
+    pub lines: &'a LineIndex,
+    /// Whether the whole file is test code (under `tests/`, `test_*.py`,
+    /// `*.test.ts`, …), decided by the engine.
+    pub is_test_file: bool,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Context<'a> {
+    /// A context for one file.
+    pub fn new(
+        module: &'a Module,
+        source: &'a str,
+        path: &'a str,
+        lines: &'a LineIndex,
+        is_test_file: bool,
+    ) -> Self {
+        Context {
+            module,
+            source,
+            path,
+            lines,
+            is_test_file,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Records a finding.
+    pub fn report(&mut self, finding: Finding) {
+        self.findings.push(finding);
+    }
+
+    /// The findings reported so far, consuming the context.
+    pub fn into_findings(self) -> Vec<Finding> {
+        self.findings
+    }
+}

@@ -1,0 +1,23 @@
+//! The rule trait and the one list of rules, sorted by id.
+
+use crate::{Context, RuleMeta};
+
+/// A rule: metadata plus a check over one file's IR.
+pub trait Rule: Sync + Send {
+    /// The rule's metadata.
+    fn meta(&self) -> &'static RuleMeta;
+    /// Checks one file and reports into `cx`.
+    fn check(&self, cx: &mut Context<'_>);
+}
+
+static RULES: &[&dyn Rule] = &[];
+
+/// Every rule, sorted by id.
+pub fn all_rules() -> &'static [&'static dyn Rule] {
+    RULES
+}
+
+/// The rule with this id.
+pub fn find_rule(id: &str) -> Option<&'static dyn Rule> {
+    RULES.iter().copied().find(|r| r.meta().id == id)
+}
