@@ -3,9 +3,12 @@
 //! (what is an HTTP call, which argument is the timeout…) loaded from
 //! `rules/models/**/*.toml`.
 
+pub mod external_call;
 pub mod finding;
 pub mod meta;
+pub mod models;
 pub mod registry;
+pub mod utils;
 
 pub use finding::{Finding, Related};
 pub use meta::{Family, Level, Precision, RuleMeta, Status};

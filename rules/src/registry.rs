@@ -1,5 +1,8 @@
 //! The rule trait and the one list of rules, sorted by id.
 
+use crate::external_call::{
+    FloatingPromise, MissingTimeout, PanicOnFailure, SwallowedError, UncheckedStatus,
+};
 use crate::{Context, RuleMeta};
 
 /// A rule: metadata plus a check over one file's IR.
@@ -10,7 +13,13 @@ pub trait Rule: Sync + Send {
     fn check(&self, cx: &mut Context<'_>);
 }
 
-static RULES: &[&dyn Rule] = &[];
+static RULES: &[&dyn Rule] = &[
+    &FloatingPromise,
+    &MissingTimeout,
+    &PanicOnFailure,
+    &SwallowedError,
+    &UncheckedStatus,
+];
 
 /// Every rule, sorted by id.
 pub fn all_rules() -> &'static [&'static dyn Rule] {

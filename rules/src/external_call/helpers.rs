@@ -1,0 +1,149 @@
+//! Shared logic of the external-call family.
+
+use faultline_ir::{Kind, Module, NodeId, Spread};
+
+use crate::Context;
+use crate::models::{self, CallMatch, TimeoutSpec};
+use crate::utils::{args, segs};
+
+/// Whether a timeout is given at a call or constructor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timeout {
+    /// A finite timeout is given.
+    Set,
+    /// A timeout is given as "none" (`timeout=None`, axios' `0`).
+    Unbounded(NodeId),
+    /// Options come from somewhere the analysis cannot see.
+    Unknown,
+    /// No timeout is given.
+    Absent,
+}
+
+/// What a call gives for a timeout, looking at its arguments and at builder
+/// steps in `path_from..` of its path and after it.
+pub fn timeout_at(m: &Module, call: NodeId, path_from: usize, spec: &TimeoutSpec) -> Timeout {
+    let a = args(m, call);
+    if let Some(kw) = &spec.kwarg {
+        if let Some(arg) = a.iter().find(|x| x.name.as_deref() == Some(kw)) {
+            return value_timeout(m, arg.value, spec);
+        }
+    }
+    if spec.kwarg.is_some() && a.iter().any(|x| x.spread == Spread::Keyword) {
+        return Timeout::Unknown;
+    }
+    let positional: Vec<_> = a.iter().filter(|x| x.name.is_none()).collect();
+    if positional.iter().any(|x| x.spread != Spread::None) {
+        return Timeout::Unknown;
+    }
+    if let Some(p) = spec.position
+        && let Some(arg) = positional.get(p)
+    {
+        return value_timeout(m, arg.value, spec);
+    }
+    if !spec.option.is_empty() {
+        for &i in &spec.options_at {
+            let Some(arg) = positional.get(i) else {
+                continue;
+            };
+            match m.kind(arg.value) {
+                Kind::Object { entries, .. } => {
+                    if let Some(e) = entries
+                        .iter()
+                        .find(|e| e.key.as_deref().is_some_and(|k| spec.option.iter().any(|o| o == k)))
+                    {
+                        return value_timeout(m, e.value, spec);
+                    }
+                    if entries.iter().any(|e| e.spread || e.key.is_none()) {
+                        return Timeout::Unknown;
+                    }
+                }
+                Kind::Str(_) | Kind::Template(_) | Kind::Num(_) | Kind::Lambda(_) => {}
+                Kind::Attr { .. } | Kind::Name(_) if i == 0 && spec.options_at.len() > 1 => {
+                    // `axios(url)`: a bare URL variable in the first slot.
+                    if i + 1 < positional.len() {
+                        continue;
+                    }
+                    return Timeout::Unknown;
+                }
+                _ => return Timeout::Unknown,
+            }
+        }
+    }
+    if !spec.builder.is_empty() {
+        let s = segs(m, call);
+        if s.iter()
+            .skip(path_from)
+            .any(|seg| spec.builder.iter().any(|b| *b == seg.name))
+        {
+            return Timeout::Set;
+        }
+        // `let req = http.request(..); req.setTimeout(..)` / a chained step.
+        if used_with_step(m, call, &spec.builder) {
+            return Timeout::Set;
+        }
+    }
+    Timeout::Absent
+}
+
+fn value_timeout(m: &Module, v: NodeId, spec: &TimeoutSpec) -> Timeout {
+    match m.kind(v) {
+        Kind::Null => Timeout::Unbounded(v),
+        Kind::Name(n) if n == "undefined" => Timeout::Unbounded(v),
+        Kind::Num(n) if spec.unbounded_values.iter().any(|u| u == n) => Timeout::Unbounded(v),
+        _ => Timeout::Set,
+    }
+}
+
+/// Whether some node's path goes through `call` and then a step named in
+/// `steps` (`req.setTimeout(..)` after `http.request(..)`).
+pub fn used_with_step(m: &Module, call: NodeId, steps: &[String]) -> bool {
+    m.nodes.iter().any(|n| {
+        n.path.as_ref().is_some_and(|p| {
+            p.segments
+                .iter()
+                .position(|s| s.call == Some(call))
+                .is_some_and(|i| {
+                    p.segments[i + 1..]
+                        .iter()
+                        .any(|s| steps.iter().any(|b| *b == s.name))
+                })
+        })
+    })
+}
+
+/// The model of an external call node (its own call, not a wrapper's).
+pub fn external_call<'m>(cx: &Context<'_>, id: NodeId) -> Option<CallMatch<'m>> {
+    let m = cx.module;
+    if !matches!(m.kind(id), Kind::Call { .. } | Kind::New { .. }) {
+        return None;
+    }
+    let s = segs(m, id);
+    if s.last().and_then(|x| x.call) != Some(id) {
+        return None;
+    }
+    models::builtin().call(m.language, s)
+}
+
+/// Whether `root` (not entering nested functions unless `deep`) contains an
+/// external call.
+pub fn contains_external_call(cx: &Context<'_>, root: NodeId, deep: bool) -> bool {
+    let mut nodes = Vec::new();
+    crate::utils::collect(cx.module, root, deep, &mut nodes);
+    nodes.into_iter().any(|n| external_call(cx, n).is_some())
+}
+
+/// The HTTP method a request path uses, from its segments (`post`, `get`…).
+pub fn http_method(m: &Module, id: NodeId) -> Option<String> {
+    const METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options"];
+    segs(m, id)
+        .iter()
+        .rev()
+        .find(|s| METHODS.contains(&s.name.to_ascii_lowercase().as_str()))
+        .map(|s| s.name.to_ascii_lowercase())
+}
+
+/// Whether the external call changes remote state.
+pub fn is_write(m: &Module, id: NodeId, hit: &CallMatch<'_>) -> bool {
+    hit.model.write
+        || http_method(m, id).is_some_and(|x| matches!(x.as_str(), "post" | "put" | "patch" | "delete"))
+}

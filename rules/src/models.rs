@@ -1,0 +1,628 @@
+//! API knowledge as data: which calls are HTTP, database, subprocess or file
+//! calls, which argument carries the timeout, which clients throw on non-2xx,
+//! what a response's status checks and body reads are called.
+//!
+//! Models live in `rules/models/<lang>/<package>.toml` and are embedded at
+//! build time. A model file looks like this:
+//!
+//! ```toml
+//! language = "python"
+//! package = "requests"
+//!
+//! [[types]]                       # a client type and how it is constructed
+//! name = "requests.Session"
+//! constructors = ["requests.Session()", "requests.session()"]
+//! default_timeout = "none"        # none | bounded
+//!
+//! [[calls]]                       # calls of the package
+//! patterns = ["requests.{get,post}()", "<requests.Session>.{get,post}()"]
+//! kind = "http"
+//! timeout = { kwarg = "timeout", position = 3 }
+//! response = "requests"           # names a [[responses]] entry
+//! ```
+//!
+//! Patterns are resolved paths (see `faultline_ir::Path`): segments separated
+//! by `.` or `::`; `name()` must be called, `name` must not be; `*` is any one
+//! segment; `{a,b}` is either name; `..` is any number of segments (builder
+//! steps); a leading `<Type>` stands for any of that type's constructors.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use faultline_ir::{Language, Segment};
+use serde::Deserialize;
+use thiserror::Error;
+
+/// A model file could not be read.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    /// The TOML is malformed or has unknown keys.
+    #[error("model {file}: {message}")]
+    Parse {
+        /// The model file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A `<Type>` reference names no declared type.
+    #[error("model {file}: pattern `{pattern}` names unknown type `{ty}`")]
+    UnknownType {
+        /// The model file.
+        file: String,
+        /// The pattern.
+        pattern: String,
+        /// The missing type.
+        ty: String,
+    },
+}
+
+/// What sort of external resource a call touches.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallKind {
+    /// An HTTP request.
+    Http,
+    /// A database query or connection.
+    Db,
+    /// A cache or key-value store.
+    Cache,
+    /// A subprocess.
+    Subprocess,
+    /// A file-system operation.
+    Fs,
+    /// A raw network connection (socket, SMTP, TCP).
+    Network,
+    /// A message queue or publish.
+    Queue,
+    /// Email, SMS, push.
+    Notify,
+}
+
+impl CallKind {
+    /// A noun for messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            CallKind::Http => "HTTP request",
+            CallKind::Db => "database call",
+            CallKind::Cache => "cache call",
+            CallKind::Subprocess => "subprocess call",
+            CallKind::Fs => "file-system call",
+            CallKind::Network => "network call",
+            CallKind::Queue => "queue call",
+            CallKind::Notify => "notification call",
+        }
+    }
+}
+
+/// Whether a client or call has a timeout when none is given.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DefaultTimeout {
+    /// Waits forever by default.
+    #[default]
+    None,
+    /// Has a finite default (httpx' 5 s, blocking reqwest's 30 s).
+    Bounded,
+}
+
+/// Where a timeout is given.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutSpec {
+    /// A keyword argument (`timeout=`).
+    pub kwarg: Option<String>,
+    /// A positional argument index (0-based).
+    pub position: Option<usize>,
+    /// A key of an options object (`{ timeout: 5000 }`, `{ signal }`).
+    #[serde(default)]
+    pub option: Vec<String>,
+    /// Which argument indexes may hold that options object.
+    #[serde(default)]
+    pub options_at: Vec<usize>,
+    /// A builder step in the path (`.timeout(..)`).
+    #[serde(default)]
+    pub builder: Vec<String>,
+    /// A value that means "no timeout" besides `None`/`null` (axios' `0`).
+    #[serde(default)]
+    pub unbounded_values: Vec<String>,
+}
+
+/// A client type.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeModel {
+    /// Its qualified name, referenced as `<name>` in patterns.
+    pub name: String,
+    /// Patterns that construct (or, with `()` on the last segment and no
+    /// call, annotate) an instance.
+    pub constructors: Vec<String>,
+    /// Whether an instance built without a timeout has one anyway.
+    #[serde(default)]
+    pub default_timeout: DefaultTimeout,
+    /// Where the constructor takes a timeout.
+    pub timeout: Option<TimeoutSpec>,
+    /// A client built without a timeout is itself the finding (reported at
+    /// the construction) rather than each call through it.
+    #[serde(default)]
+    pub report_construction: bool,
+    /// A keyword/option on the constructor that makes every response raise
+    /// on non-2xx (aiohttp's `raise_for_status=True`).
+    pub raise_option: Option<String>,
+    /// The constructor is a request/response client that raises on non-2xx.
+    #[serde(default)]
+    pub raises_on_status: bool,
+}
+
+/// A modeled call.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallModel {
+    /// Patterns of the call's path.
+    pub patterns: Vec<String>,
+    /// What it touches.
+    pub kind: CallKind,
+    /// Where its timeout goes; `None` when timeouts do not apply.
+    pub timeout: Option<TimeoutSpec>,
+    /// Whether it has a finite timeout when none is given.
+    #[serde(default)]
+    pub default_timeout: DefaultTimeout,
+    /// Report a missing timeout at this level instead of the rule's
+    /// (Node's `fetch` has undici's 300 s limits: a note).
+    pub missing_timeout_level: Option<String>,
+    /// The value is an HTTP response of this `[[responses]]` family whose
+    /// status nobody has checked yet.
+    pub response: Option<String>,
+    /// It throws/raises on a non-2xx status by itself (axios, got).
+    #[serde(default)]
+    pub raises_on_status: bool,
+    /// It returns a promise / coroutine / future.
+    #[serde(default)]
+    pub returns_promise: bool,
+    /// It can fail: returns a `Result` (Rust) or raises on I/O failure.
+    #[serde(default = "yes")]
+    pub fallible: bool,
+    /// It changes remote state (a write). HTTP methods are read from the path.
+    #[serde(default)]
+    pub write: bool,
+    /// A best-effort cleanup (remove a temp file) whose failure is routinely
+    /// ignored.
+    #[serde(default)]
+    pub cleanup: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An HTTP response family: how its status is checked and its body read.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseModel {
+    /// Name referenced from `[[calls]] response`.
+    pub name: String,
+    /// Members that check or read the status (`raise_for_status`, `ok`, `status`).
+    pub status_checks: Vec<String>,
+    /// Members that read the body (`json`, `text`).
+    pub body_reads: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    language: String,
+    package: String,
+    #[serde(default)]
+    types: Vec<TypeModel>,
+    #[serde(default)]
+    calls: Vec<CallModel>,
+    #[serde(default)]
+    responses: Vec<ResponseModel>,
+    /// Exception types that signal a failure of this package's calls.
+    #[serde(default)]
+    exceptions: Vec<String>,
+    /// Calls that validate parsed data and raise/throw on a mismatch.
+    #[serde(default)]
+    validators: Vec<String>,
+    /// Spawn calls whose task is lost if the handle is dropped.
+    #[serde(default)]
+    spawns: Vec<String>,
+}
+
+/// One token of a compiled pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Tok {
+    /// One segment: allowed names (`None`: any) and whether it is called.
+    Seg {
+        names: Option<Vec<String>>,
+        called: bool,
+    },
+    /// Any number of segments.
+    Many,
+}
+
+/// A compiled path pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pattern {
+    toks: Vec<Tok>,
+    /// Number of leading tokens that came from a `<Type>` constructor.
+    type_len: usize,
+    /// The type, when the pattern started with `<Type>`.
+    type_index: Option<usize>,
+    text: String,
+}
+
+impl Pattern {
+    fn compile(text: &str) -> Pattern {
+        let norm = text.replace("::", ".");
+        let mut toks = Vec::new();
+        // Split on '.' outside braces; ".." is the Many token.
+        let mut parts: Vec<String> = Vec::new();
+        let mut cur = String::new();
+        let mut depth = 0;
+        let chars: Vec<char> = norm.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            match c {
+                '{' => {
+                    depth += 1;
+                    cur.push(c)
+                }
+                '}' => {
+                    depth -= 1;
+                    cur.push(c)
+                }
+                '.' if depth == 0 => {
+                    if chars.get(i + 1) == Some(&'.') {
+                        if !cur.is_empty() {
+                            parts.push(std::mem::take(&mut cur));
+                        }
+                        parts.push("..".to_string());
+                        i += 1;
+                    } else if !cur.is_empty() {
+                        parts.push(std::mem::take(&mut cur));
+                    }
+                }
+                _ => cur.push(c),
+            }
+            i += 1;
+        }
+        if !cur.is_empty() {
+            parts.push(cur);
+        }
+        for p in parts {
+            if p == ".." {
+                toks.push(Tok::Many);
+                continue;
+            }
+            let called = p.ends_with("()");
+            let name = p.trim_end_matches("()");
+            let names = if name == "*" {
+                None
+            } else if let Some(inner) = name.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+                Some(inner.split(',').map(|s| s.trim().to_string()).collect())
+            } else {
+                Some(vec![name.to_string()])
+            };
+            toks.push(Tok::Seg { names, called });
+        }
+        Pattern {
+            toks,
+            type_len: 0,
+            type_index: None,
+            text: text.to_string(),
+        }
+    }
+
+    /// The pattern as written in the model.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether `segs` matches the whole pattern.
+    pub fn matches(&self, segs: &[Segment]) -> bool {
+        match_toks(&self.toks, segs)
+    }
+
+    /// Whether the pattern matches a prefix of `segs`; returns the prefix length.
+    pub fn match_prefix(&self, segs: &[Segment]) -> Option<usize> {
+        (1..=segs.len())
+            .rev()
+            .find(|&k| match_toks(&self.toks, &segs[..k]))
+    }
+
+    fn last_names(&self) -> Option<Vec<String>> {
+        match self.toks.last() {
+            Some(Tok::Seg { names, .. }) => names.clone(),
+            _ => None,
+        }
+    }
+}
+
+fn match_toks(toks: &[Tok], segs: &[Segment]) -> bool {
+    match toks.split_first() {
+        None => segs.is_empty(),
+        Some((Tok::Many, rest)) => (0..=segs.len()).any(|k| match_toks(rest, &segs[k..])),
+        Some((Tok::Seg { names, called }, rest)) => match segs.split_first() {
+            None => false,
+            Some((s, srest)) => {
+                s.called == *called
+                    && names
+                        .as_ref()
+                        .is_none_or(|ns| ns.iter().any(|n| *n == s.name))
+                    && match_toks(rest, srest)
+            }
+        },
+    }
+}
+
+/// A call's match against the models.
+#[derive(Clone, Copy, Debug)]
+pub struct CallMatch<'m> {
+    /// The call model.
+    pub model: &'m CallModel,
+    /// The receiver's client type, when the pattern went through `<Type>`.
+    pub client: Option<&'m TypeModel>,
+    /// How many leading path segments make up the client construction.
+    pub client_len: usize,
+}
+
+#[derive(Default, Debug)]
+struct LangModels {
+    types: Vec<TypeModel>,
+    calls: Vec<CallModel>,
+    /// (call index, pattern), indexed by last segment name; `*` for any.
+    by_last: HashMap<String, Vec<(usize, Pattern)>>,
+    responses: Vec<ResponseModel>,
+    exceptions: Vec<Pattern>,
+    validators: Vec<Pattern>,
+    spawns: Vec<Pattern>,
+    type_patterns: Vec<(usize, Pattern)>,
+}
+
+/// All models, per language.
+#[derive(Default, Debug)]
+pub struct Models {
+    langs: HashMap<&'static str, LangModels>,
+    /// Files loaded, as `language/package`.
+    pub files: Vec<String>,
+}
+
+macro_rules! model_files {
+    ($($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!("../models/", $path)))),*]
+    };
+}
+
+/// The embedded model files: (path under `rules/models/`, contents).
+pub const BUILTIN: &[(&str, &str)] = model_files![
+    "python/requests.toml",
+    "python/httpx.toml",
+    "python/aiohttp.toml",
+    "python/stdlib.toml",
+    "python/asyncio.toml",
+    "python/validation.toml",
+    "typescript/axios.toml",
+    "typescript/fetch.toml",
+    "typescript/node.toml",
+    "typescript/got.toml",
+    "typescript/validation.toml",
+    "rust/reqwest.toml",
+    "rust/ureq.toml",
+    "rust/std.toml",
+    "rust/sqlx.toml",
+    "rust/redis.toml",
+];
+
+impl Models {
+    /// Parses model files given as (name, TOML text).
+    pub fn load(files: &[(&str, &str)]) -> Result<Models, ModelError> {
+        let mut models = Models::default();
+        for (name, text) in files {
+            let file: ModelFile = toml::from_str(text).map_err(|e| ModelError::Parse {
+                file: name.to_string(),
+                message: e.to_string(),
+            })?;
+            let lang = match file.language.as_str() {
+                "python" => "python",
+                "typescript" => "typescript",
+                "rust" => "rust",
+                other => {
+                    return Err(ModelError::Parse {
+                        file: name.to_string(),
+                        message: format!(
+                            "unknown language `{other}` (expected python, typescript or rust)"
+                        ),
+                    });
+                }
+            };
+            models.files.push(format!("{lang}/{}", file.package));
+            let lm = models.langs.entry(lang).or_default();
+            let type_base = lm.types.len();
+            for (i, t) in file.types.iter().enumerate() {
+                for c in &t.constructors {
+                    lm.type_patterns.push((type_base + i, Pattern::compile(c)));
+                }
+            }
+            lm.types.extend(file.types);
+            for call in file.calls {
+                let ci = lm.calls.len();
+                for p in &call.patterns {
+                    for pat in expand(p, lm, name)? {
+                        let key = pat.last_names().unwrap_or_else(|| vec!["*".to_string()]);
+                        for k in key {
+                            lm.by_last.entry(k).or_default().push((ci, pat.clone()));
+                        }
+                    }
+                }
+                lm.calls.push(call);
+            }
+            lm.responses.extend(file.responses);
+            for e in &file.exceptions {
+                lm.exceptions.push(Pattern::compile(e));
+            }
+            for v in &file.validators {
+                lm.validators.extend(expand(v, lm, name)?);
+            }
+            for s in &file.spawns {
+                lm.spawns.extend(expand(s, lm, name)?);
+            }
+        }
+        Ok(models)
+    }
+
+    fn lang(&self, lang: Language) -> Option<&LangModels> {
+        self.langs.get(lang.model_name())
+    }
+
+    /// The model of the call (or member access) with this path.
+    pub fn call(&self, lang: Language, segs: &[Segment]) -> Option<CallMatch<'_>> {
+        let lm = self.lang(lang)?;
+        let last = segs.last()?;
+        let candidates = lm
+            .by_last
+            .get(&last.name)
+            .into_iter()
+            .flatten()
+            .chain(lm.by_last.get("*").into_iter().flatten());
+        for (ci, pat) in candidates {
+            if pat.matches(segs) {
+                let model = lm.calls.get(*ci)?;
+                let (client, client_len) = match pat.type_index {
+                    Some(ti) => {
+                        // The constructor part matched a prefix; find its length.
+                        let len = lm
+                            .type_patterns
+                            .iter()
+                            .filter(|(t, _)| *t == ti)
+                            .filter_map(|(_, p)| p.match_prefix(&segs[..segs.len() - 1]))
+                            .max()
+                            .unwrap_or(pat.type_len);
+                        (lm.types.get(ti), len)
+                    }
+                    None => (None, 0),
+                };
+                return Some(CallMatch {
+                    model,
+                    client,
+                    client_len,
+                });
+            }
+        }
+        None
+    }
+
+    /// The client type constructed by exactly this path, if any.
+    pub fn constructed_type(&self, lang: Language, segs: &[Segment]) -> Option<&TypeModel> {
+        let lm = self.lang(lang)?;
+        lm.type_patterns
+            .iter()
+            .find(|(_, p)| p.matches(segs))
+            .and_then(|(ti, _)| lm.types.get(*ti))
+    }
+
+    /// The response family of this name.
+    pub fn response(&self, lang: Language, name: &str) -> Option<&ResponseModel> {
+        self.lang(lang)?.responses.iter().find(|r| r.name == name)
+    }
+
+    /// Whether an exception type path names a failure of an external call.
+    pub fn is_external_exception(&self, lang: Language, segs: &[Segment]) -> bool {
+        self.lang(lang)
+            .is_some_and(|lm| lm.exceptions.iter().any(|p| p.matches(segs)))
+    }
+
+    /// Whether a call validates data and fails loudly on a mismatch.
+    pub fn is_validator(&self, lang: Language, segs: &[Segment]) -> bool {
+        self.lang(lang)
+            .is_some_and(|lm| lm.validators.iter().any(|p| p.matches(segs)))
+    }
+
+    /// Whether a call spawns a task that is lost when its handle is dropped.
+    pub fn is_spawn(&self, lang: Language, segs: &[Segment]) -> bool {
+        self.lang(lang)
+            .is_some_and(|lm| lm.spawns.iter().any(|p| p.matches(segs)))
+    }
+
+    /// Every pattern text of every call model, for the prefilter and tests.
+    pub fn pattern_count(&self) -> usize {
+        self.langs
+            .values()
+            .map(|l| l.by_last.values().map(Vec::len).sum::<usize>())
+            .sum()
+    }
+}
+
+/// Expands a leading `<Type>` into one pattern per constructor.
+fn expand(p: &str, lm: &LangModels, file: &str) -> Result<Vec<Pattern>, ModelError> {
+    let Some(rest) = p.strip_prefix('<') else {
+        return Ok(vec![Pattern::compile(p)]);
+    };
+    let Some((ty, tail)) = rest.split_once('>') else {
+        return Ok(vec![Pattern::compile(p)]);
+    };
+    let Some(ti) = lm.types.iter().position(|t| t.name == ty) else {
+        return Err(ModelError::UnknownType {
+            file: file.to_string(),
+            pattern: p.to_string(),
+            ty: ty.to_string(),
+        });
+    };
+    let tail = Pattern::compile(tail.trim_start_matches(['.', ':']));
+    Ok(lm
+        .type_patterns
+        .iter()
+        .filter(|(t, _)| *t == ti)
+        .map(|(_, ctor)| {
+            let mut toks = ctor.toks.clone();
+            let type_len = toks.len();
+            toks.extend(tail.toks.iter().cloned());
+            Pattern {
+                toks,
+                type_len,
+                type_index: Some(ti),
+                text: p.to_string(),
+            }
+        })
+        .collect())
+}
+
+/// The built-in models, parsed once.
+pub fn builtin() -> &'static Models {
+    static MODELS: OnceLock<Models> = OnceLock::new();
+    MODELS.get_or_init(|| Models::load(BUILTIN).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_ir::Path;
+
+    #[test]
+    fn every_builtin_model_loads() {
+        let m = Models::load(BUILTIN).unwrap();
+        assert_eq!(m.files.len(), BUILTIN.len());
+    }
+
+    #[test]
+    fn patterns_match_paths() {
+        let p = Pattern::compile("reqwest::Client::builder()..build().{get,post}()");
+        assert!(p.matches(&Path::parse("reqwest.Client.builder().timeout().build().get()").segments));
+        assert!(p.matches(&Path::parse("reqwest.Client.builder().build().post()").segments));
+        assert!(!p.matches(&Path::parse("reqwest.Client.builder().build().send()").segments));
+        let any = Pattern::compile("logging.*.*()");
+        assert!(any.matches(&Path::parse("logging.getLogger.error()").segments));
+        assert!(!any.matches(&Path::parse("logging.error").segments));
+    }
+
+    #[test]
+    fn type_patterns_expand_and_report_the_client() {
+        let m = builtin();
+        let segs = Path::parse("requests.Session().get()").segments;
+        let hit = m.call(Language::Python, &segs).unwrap();
+        assert_eq!(hit.client.map(|t| t.name.as_str()), Some("requests.Session"));
+        assert_eq!(hit.client_len, 2);
+        let dict = Path::parse("existing_requests.get()").segments;
+        assert!(m.call(Language::Python, &dict).is_none());
+    }
+}
