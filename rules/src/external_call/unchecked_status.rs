@@ -56,7 +56,7 @@ declare_rule! {
     pub struct UncheckedStatus => {
         id: "external-call/unchecked-status",
         family: ExternalCall,
-        summary: "HTTP response used without checking its status",
+        summary: "response body used without checking the HTTP status",
         level: Warning,
         languages: [Python, TypeScript, Rust],
         cwe: [252],
