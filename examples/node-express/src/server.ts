@@ -1,0 +1,28 @@
+import express from "express";
+import { notifyWarehouse, productFeed, quote, reserve } from "./inventory";
+
+const app = express();
+app.use(express.json());
+
+async function recordMetric(name: string): Promise<void> {
+  await fetch(`${process.env.METRICS_URL}/inc/${name}`, { method: "POST", signal: AbortSignal.timeout(1_000) });
+}
+
+app.post("/checkout", async (req, res) => {
+  const reservation = await reserve(req.body.sku, req.body.qty);
+  const shippingCents = await quote(req.body.zip);
+  notifyWarehouse(reservation);
+  recordMetric("checkout");
+  res.status(201).json({ reservation, shippingCents });
+});
+
+app.get("/feed", async (_req, res) => {
+  try {
+    res.json(await productFeed(process.env.FEED_URL ?? ""));
+  } catch (err) {
+    console.error("feed failed", err);
+    res.status(502).end();
+  }
+});
+
+app.listen(3000);
