@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use codespan_reporting::diagnostic::{Diagnostic, Label, Severity};
-use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::files::{self, Files, SimpleFiles};
 use codespan_reporting::term::termcolor::{Ansi, Color, ColorSpec, NoColor, WriteColor};
 use codespan_reporting::term::{self, Config};
 use faultline_rules::Level;
@@ -57,10 +57,10 @@ fn severity(level: Level) -> Severity {
 
 fn render<W: WriteColor>(report: &Report, quiet: bool, out: &mut W) -> io::Result<()> {
     let config = Config::default();
-    let mut files = SimpleFiles::new();
+    let mut files = ByteColumns(SimpleFiles::new());
     let mut ids = BTreeMap::new();
     for (path, source) in &report.sources {
-        ids.insert(path.as_str(), files.add(path.as_str(), source.as_str()));
+        ids.insert(path.as_str(), files.0.add(path.as_str(), source.as_str()));
     }
 
     for f in &report.findings {
@@ -149,6 +149,42 @@ fn summary<W: WriteColor>(report: &Report, out: &mut W) -> io::Result<()> {
     )?;
     out.reset()?;
     writeln!(out)
+}
+
+/// The report's sources, with columns counted in UTF-8 bytes as in every
+/// other format (codespan counts characters by default).
+struct ByteColumns<'a>(SimpleFiles<&'a str, &'a str>);
+
+impl<'a> Files<'a> for ByteColumns<'a> {
+    type FileId = usize;
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, id: usize) -> Result<&'a str, files::Error> {
+        Ok(self.0.get(id)?.name())
+    }
+    fn source(&'a self, id: usize) -> Result<&'a str, files::Error> {
+        Ok(self.0.get(id)?.source())
+    }
+    fn line_index(&'a self, id: usize, byte_index: usize) -> Result<usize, files::Error> {
+        self.0.line_index(id, byte_index)
+    }
+    fn line_range(
+        &'a self,
+        id: usize,
+        line_index: usize,
+    ) -> Result<std::ops::Range<usize>, files::Error> {
+        self.0.line_range(id, line_index)
+    }
+    fn column_number(
+        &'a self,
+        id: usize,
+        line_index: usize,
+        byte_index: usize,
+    ) -> Result<usize, files::Error> {
+        let start = self.0.line_range(id, line_index)?.start;
+        Ok(byte_index.saturating_sub(start) + 1)
+    }
 }
 
 fn to_io(e: codespan_reporting::files::Error) -> io::Error {
