@@ -1,5 +1,10 @@
 //! Snapshots of every reporter on one fixed report.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test helper that fails should fail the test"
+)]
+
 #[path = "common/synthetic.rs"]
 mod synthetic;
 

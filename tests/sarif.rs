@@ -2,6 +2,11 @@
 //! (`tests/schemas/`), both for a real scan and for a report with every
 //! kind of entry, and carries what GitHub code scanning reads.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test helper that fails should fail the test"
+)]
+
 #[path = "common/synthetic.rs"]
 mod synthetic;
 
