@@ -32,12 +32,13 @@ pub trait Reporter {
 /// The output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Format {
-    /// rustc-style diagnostics with source snippets, for terminals.
+    /// Rustc-style diagnostics with source snippets, then skipped files,
+    /// notices and a summary line.
     Human,
     /// One `path:line:col: level[rule]: message` line per finding, for
     /// editors (vim `:cfile`, emacs compilation mode) and problem matchers.
     Concise,
-    /// A versioned JSON document (see `report::json`).
+    /// A versioned JSON document: findings, skipped files, notices and counts.
     Json,
     /// SARIF 2.1.0, for GitHub code scanning and SARIF viewers.
     Sarif,

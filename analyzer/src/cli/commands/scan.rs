@@ -75,7 +75,7 @@ pub struct ScanArgs {
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = FailOn::Warning)]
     pub fail_on: FailOn,
 
-    /// Worker threads [default: one per core].
+    /// Worker threads for walking and analysis [default: one per core].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
 
