@@ -219,7 +219,10 @@ mod tests {
     #[test]
     fn declaration_files_are_not_scanned() {
         assert_eq!(Lang::from_path(Path::new("a/index.d.ts")), None);
-        assert_eq!(Lang::from_path(Path::new("a/index.ts")), Some(Lang::TypeScript));
+        assert_eq!(
+            Lang::from_path(Path::new("a/index.ts")),
+            Some(Lang::TypeScript)
+        );
         assert_eq!(Lang::from_path(Path::new("a/Makefile")), None);
     }
 }

@@ -139,9 +139,9 @@ pub struct RuleMeta {
 impl RuleMeta {
     /// Whether the rule runs on files of `lang`.
     pub fn applies_to(&self, lang: Language) -> bool {
-        self.languages.iter().any(|l| {
-            *l == lang || (l.is_js_family() && lang.is_js_family())
-        })
+        self.languages
+            .iter()
+            .any(|l| *l == lang || (l.is_js_family() && lang.is_js_family()))
     }
     /// The part of the id after the family (`missing-timeout`).
     pub fn short_id(&self) -> &'static str {

@@ -1221,10 +1221,7 @@ mod tests {
     #[test]
     fn path_parse_and_display_round_trip() {
         let p = Path::parse("reqwest::Client::builder().timeout().build()");
-        assert_eq!(
-            p.to_string(),
-            "reqwest.Client.builder().timeout().build()"
-        );
+        assert_eq!(p.to_string(), "reqwest.Client.builder().timeout().build()");
         assert_eq!(p.last_name(), Some("build"));
     }
 
@@ -1251,7 +1248,10 @@ mod tests {
         m.nodes[body.0 as usize].kind = Kind::Block(vec![stmt]);
         m.link();
         assert_eq!(m.parent(callee), Some(call));
-        assert_eq!(m.ancestors(callee).collect::<Vec<_>>(), vec![call, stmt, body]);
+        assert_eq!(
+            m.ancestors(callee).collect::<Vec<_>>(),
+            vec![call, stmt, body]
+        );
         assert_eq!(m.sexp(body), "(block (expr (call (name f))))");
     }
 

@@ -1,0 +1,307 @@
+//! The SARIF 2.1.0 format, for GitHub code scanning, IDE SARIF viewers and
+//! `faultline merge`.
+//!
+//! One run. `tool.driver.rules` describes every rule that ran, from its
+//! metadata and docs (the same text `faultline explain` shows). Each result
+//! points at its rule by `ruleId` and `ruleIndex`; its location is relative
+//! to `%SRCROOT%`, which `originalUriBaseIds` maps to the scan root. Columns
+//! are UTF-16 code units (`columnKind: utf16CodeUnits`), and regions are
+//! complete (start and end line and column). Skipped files, syntax errors
+//! and internal errors are `invocations[0].toolExecutionNotifications`, each
+//! with the file's location and a `descriptor` naming one of the
+//! `tool.driver.notifications` (`faultline/skipped`, …).
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::Path;
+
+use faultline_rules::{Level, RuleMeta};
+use serde_json::json;
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
+    ReportingDescriptorReference, Result as SarifResult, ResultLevel, Run, Sarif as SarifLog, Tool,
+    ToolComponent,
+};
+
+use super::{INFORMATION_URI, Reporter, TOOL_NAME, TOOL_VERSION};
+use crate::engine::{NoticeKind, Position, Range, Report};
+
+/// The schema a log declares.
+pub const SCHEMA_URI: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+/// The base id every artifact location is relative to.
+pub const SRCROOT: &str = "%SRCROOT%";
+
+/// The SARIF reporter.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sarif;
+
+impl Reporter for Sarif {
+    fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, &log(report))?;
+        writeln!(out)
+    }
+}
+
+/// The SARIF log of a report.
+pub fn log(report: &Report) -> SarifLog {
+    let driver = ToolComponent::builder()
+        .name(TOOL_NAME)
+        .version(TOOL_VERSION)
+        .semantic_version(TOOL_VERSION)
+        .information_uri(INFORMATION_URI)
+        .rules(
+            report
+                .rules
+                .iter()
+                .map(|m| descriptor(m))
+                .collect::<Vec<_>>(),
+        )
+        .notifications(notification_descriptors())
+        .build();
+    let results: Vec<SarifResult> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let rule_index = report.rules.iter().position(|m| m.id == f.finding.rule);
+            let related: Vec<Location> = f
+                .finding
+                .related
+                .iter()
+                .zip(&f.related)
+                .enumerate()
+                .map(|(i, (r, range))| Location {
+                    id: Some(i64::try_from(i + 1).unwrap_or(i64::MAX)),
+                    message: Some(text(&r.message)),
+                    ..location(&f.path, Some(region(range)))
+                })
+                .collect();
+            let mut result = SarifResult::builder()
+                .rule_id(f.finding.rule)
+                .level(result_level(f.finding.level))
+                .message(text(&f.finding.message))
+                .locations(vec![location(&f.path, Some(region(&f.range)))])
+                .build();
+            result.rule_index = rule_index.and_then(|i| i64::try_from(i).ok());
+            result.related_locations = (!related.is_empty()).then_some(related);
+            result
+        })
+        .collect();
+    let mut notifications: Vec<Notification> = report
+        .skipped
+        .iter()
+        .map(|s| {
+            notification(
+                "faultline/skipped",
+                Level::Note,
+                format!("skipped: {}", s.reason),
+                location(&s.path, None),
+            )
+        })
+        .collect();
+    notifications.extend(report.notices.iter().map(|n| {
+        notification(
+            notice_id(n.kind),
+            n.kind.level(),
+            n.message.clone(),
+            location(&n.path, n.position.map(point_region)),
+        )
+    }));
+    let invocation = Invocation::builder()
+        .execution_successful(true)
+        .tool_execution_notifications(notifications)
+        .build();
+    let run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .results(results)
+        .invocations(vec![invocation])
+        .column_kind(json!("utf16CodeUnits"))
+        .original_uri_base_ids(BTreeMap::from([(
+            SRCROOT.to_string(),
+            ArtifactLocation::builder()
+                .uri(directory_uri(&report.root))
+                .build(),
+        )]))
+        .build();
+    SarifLog::builder()
+        .schema(SCHEMA_URI)
+        .version(json!("2.1.0"))
+        .runs(vec![run])
+        .build()
+}
+
+fn text(s: &str) -> Message {
+    Message::builder().text(s).build()
+}
+
+fn multiformat(text: &str, markdown: Option<&str>) -> MultiformatMessageString {
+    MultiformatMessageString {
+        text: text.to_string(),
+        markdown: markdown.map(str::to_string),
+        properties: None,
+    }
+}
+
+fn result_level(level: Level) -> ResultLevel {
+    match level {
+        Level::Note => ResultLevel::Note,
+        Level::Warning => ResultLevel::Warning,
+        Level::Error => ResultLevel::Error,
+    }
+}
+
+/// CodeQL's `problem.severity`, which GitHub code scanning reads.
+fn problem_severity(level: Level) -> &'static str {
+    match level {
+        Level::Note => "recommendation",
+        Level::Warning => "warning",
+        Level::Error => "error",
+    }
+}
+
+fn descriptor(meta: &RuleMeta) -> ReportingDescriptor {
+    let mut properties = BTreeMap::from([
+        ("precision".to_string(), json!(meta.precision.as_str())),
+        (
+            "problem.severity".to_string(),
+            json!(problem_severity(meta.level)),
+        ),
+    ]);
+    if let Some(sev) = meta.security_severity {
+        properties.insert("security-severity".to_string(), json!(sev));
+    }
+    ReportingDescriptor::builder()
+        .id(meta.id)
+        .name(meta.name)
+        .short_description(multiformat(meta.summary, None))
+        .full_description(multiformat(&meta.what_it_does(), None))
+        .help(multiformat(meta.docs.trim(), Some(meta.docs.trim())))
+        .default_configuration(ReportingConfiguration {
+            level: Some(json!(meta.level.as_str())),
+            ..ReportingConfiguration::default()
+        })
+        .properties(PropertyBag {
+            tags: Some(meta.all_tags()),
+            additional_properties: properties,
+        })
+        .build()
+}
+
+fn notice_id(kind: NoticeKind) -> &'static str {
+    match kind {
+        NoticeKind::SyntaxError => "faultline/syntax-error",
+        NoticeKind::ParseFailure => "faultline/parse-failure",
+        NoticeKind::InternalError => "faultline/internal-error",
+        NoticeKind::Discovery => "faultline/discovery",
+    }
+}
+
+fn notification_descriptors() -> Vec<ReportingDescriptor> {
+    [
+        ("faultline/skipped", "a file was not analyzed"),
+        (
+            "faultline/syntax-error",
+            "a file has syntax errors; what parsed was analyzed",
+        ),
+        ("faultline/parse-failure", "a file could not be parsed"),
+        (
+            "faultline/internal-error",
+            "faultline failed on a file; this is a bug",
+        ),
+        ("faultline/discovery", "walking the file tree hit a problem"),
+    ]
+    .into_iter()
+    .map(|(id, summary)| {
+        ReportingDescriptor::builder()
+            .id(id)
+            .short_description(multiformat(summary, None))
+            .build()
+    })
+    .collect()
+}
+
+fn notification(id: &str, level: Level, message: String, at: Location) -> Notification {
+    Notification::builder()
+        .descriptor(ReportingDescriptorReference::builder().id(id).build())
+        .level(json!(level.as_str()))
+        .message(Message::builder().text(message).build())
+        .locations(vec![at])
+        .build()
+}
+
+fn location(path: &str, region: Option<Region>) -> Location {
+    Location {
+        physical_location: Some(PhysicalLocation {
+            artifact_location: Some(
+                ArtifactLocation::builder()
+                    .uri(encode_uri_path(path))
+                    .uri_base_id(SRCROOT)
+                    .build(),
+            ),
+            region,
+            ..PhysicalLocation::default()
+        }),
+        ..Location::default()
+    }
+}
+
+fn region(range: &Range) -> Region {
+    let n = |x: usize| i64::try_from(x).unwrap_or(i64::MAX);
+    Region {
+        start_line: Some(n(range.start.line)),
+        start_column: Some(n(range.start.utf16_column)),
+        end_line: Some(n(range.end.line)),
+        end_column: Some(n(range.end.utf16_column)),
+        ..Region::default()
+    }
+}
+
+fn point_region(p: Position) -> Region {
+    let n = |x: usize| i64::try_from(x).unwrap_or(i64::MAX);
+    Region {
+        start_line: Some(n(p.line)),
+        start_column: Some(n(p.utf16_column)),
+        ..Region::default()
+    }
+}
+
+/// A `file://` URI for a directory, with a trailing slash so that relative
+/// URIs resolve inside it.
+pub fn directory_uri(dir: &Path) -> String {
+    let mut path = dir.to_string_lossy().replace('\\', "/");
+    if !path.starts_with('/') {
+        path.insert(0, '/');
+    }
+    if !path.ends_with('/') {
+        path.push('/');
+    }
+    format!("file://{}", encode_uri_path(&path))
+}
+
+/// Percent-encodes what a URI path cannot hold as is (RFC 3986: unreserved
+/// characters, sub-delimiters, `:`, `@` and `/` stay).
+fn encode_uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        let keep = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b);
+        if keep {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_encoded_and_end_with_a_slash() {
+        assert_eq!(directory_uri(Path::new("/a b/c")), "file:///a%20b/c/");
+        assert_eq!(directory_uri(Path::new("/")), "file:///");
+        assert_eq!(encode_uri_path("src/é#.py"), "src/%C3%A9%23.py");
+    }
+}
