@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use faultline_ir::{FuncId, FuncKind, Kind, Module, NodeId, Path, Segment};
+use faultline_ir::{BinOp, FuncId, FuncKind, Kind, Module, NodeId, Path, Segment};
 
 use super::lower::{MAX_DEPTH, Side};
 
@@ -336,6 +336,24 @@ impl<'a> Resolver<'a> {
                 self.other(id, env);
                 None
             }
+            // `session or requests.Session()`, `a if c else b`: either side.
+            Kind::Binary {
+                op: BinOp::Or,
+                lhs,
+                rhs,
+            } => {
+                let (lhs, rhs) = (*lhs, *rhs);
+                let l = self.visit(lhs, env);
+                let r = self.visit(rhs, env);
+                l.or(r)
+            }
+            Kind::Cond { cond, then, els } => {
+                let (cond, then, els) = (*cond, *then, *els);
+                self.visit(cond, env);
+                let t = self.visit(then, env);
+                let e = self.visit(els, env);
+                t.or(e)
+            }
             _ => {
                 for c in self.m.children(id) {
                     self.visit(c, env);
@@ -534,8 +552,24 @@ impl<'a> Resolver<'a> {
             && let Some(m) = self.lookup(&c, &self.methods, name)
         {
             self.visit(*object, env);
-            self.set_path(callee, None);
-            return self.facts.returns.get(&m).cloned();
+            // Like a same-file function, a method is named by its class.
+            let owner = self
+                .m
+                .functions
+                .get(m.0 as usize)
+                .and_then(|f| f.class.clone())
+                .unwrap_or(c);
+            let mut named = Path::parse(&owner);
+            named.push(name.clone(), false, None);
+            self.set_path(callee, Some(named.clone()));
+            if let Some(ret) = self.facts.returns.get(&m) {
+                return Some(ret.clone());
+            }
+            if let Some(last) = named.segments.last_mut() {
+                last.called = true;
+                last.call = Some(call);
+            }
+            return Some(named);
         }
         let mut p = self.visit(callee, env)?;
         let last = p.segments.last_mut()?;

@@ -549,6 +549,16 @@ fn resolves_local_bindings_in_order() {
             "x.json()",
             "<none>",
         ),
+        (
+            "import requests\ndef f(s=None):\n    s = s or requests.Session()\n    s.get(u)",
+            "s.get(u)",
+            "requests.Session().get()",
+        ),
+        (
+            "import requests\ns = requests.Session() if pooled else requests\ns.get(u)",
+            "s.get(u)",
+            "requests.Session().get()",
+        ),
     ]);
 }
 
@@ -672,6 +682,16 @@ fn resolves_same_file_factories_and_wrappers() {
         (src, "c.get(u)", "httpx.AsyncClient().get()"),
         (src, "self._client().get(u)", "httpx.Client().get()"),
         (src, "self.missing().get(u)", "<none>"),
+        (
+            "class Svc:\n    async def _flush(self):\n        pass\n    def run(self):\n        self._flush()\n",
+            "self._flush()",
+            "Svc._flush()",
+        ),
+        (
+            "class Base:\n    async def _flush(self):\n        pass\nclass Svc(Base):\n    def run(self):\n        self._flush()\n",
+            "self._flush()",
+            "Base._flush()",
+        ),
     ]);
     // The wrapper's path carries the inner call's id, so a rule can read its
     // arguments; the callee name still names the same-file function.
@@ -831,6 +851,11 @@ fn fixtures_parse_and_expected_lines_resolve() {
     let mut files = Vec::new();
     python_fixtures(&root, &mut files);
     files.sort();
+    assert!(
+        files.len() >= 4,
+        "python fixtures not found under {}",
+        root.display()
+    );
     for file in &files {
         let src = std::fs::read_to_string(file).unwrap_or_default();
         let m = module(&src);
