@@ -826,6 +826,46 @@ fn deep_nesting_does_not_overflow() {
     assert_eq!(calls, 20_000);
 }
 
+/// Every node hangs off a function body, decorator or default: nothing is
+/// lowered into the arena and then lost.
+fn assert_all_reachable(m: &Module, what: &str) {
+    let mut roots = std::collections::HashSet::new();
+    for f in &m.functions {
+        roots.insert(f.body);
+        roots.extend(f.decorators.iter().copied());
+        roots.extend(f.params.iter().filter_map(|p| p.default));
+    }
+    for i in 0..m.nodes.len() {
+        let id = NodeId(u32::try_from(i).unwrap_or(u32::MAX));
+        assert!(
+            m.parent(id).is_some() || roots.contains(&id),
+            "{what}: orphan node {} {:?}",
+            i,
+            m.kind(id)
+        );
+    }
+}
+
+#[test]
+fn every_node_is_reachable() {
+    let kitchen_sink = "import a.b as c\n@d(e)\nasync def f(x: int = g(), *a, **k) -> T:\n    \
+                        y = [h(z) for z in x if z]\n    async with i() as j, k2:\n        \
+                        await j.l(m=1, *n, **o)\n    try:\n        pass\n    except (P, Q) as r:\n        \
+                        raise S() from r\n    else:\n        t = u if v else w\n    finally:\n        \
+                        del x[1:2]\n    match y:\n        case Z(a=1) | [b, *c] if d:\n            \
+                        return f\"{e!r:>{g}}\" 'h'\n    while (q := nxt()):\n        yield {**q, 'k': -q}\n    \
+                        lam = lambda a=sq(): a\n@dc\nclass K(B, metaclass=M):\n    x: int = field()\n";
+    assert_all_reachable(&module(kitchen_sink), "kitchen sink");
+    for src in [
+        "x = f(",
+        "def (:",
+        "class :\n  pass\nr.get(u)\n",
+        "a = [1, 2,\nb = 3",
+    ] {
+        assert_all_reachable(&module(src), src);
+    }
+}
+
 // --------------------------------------------------------------- fixtures
 
 fn python_fixtures(dir: &FsPath, out: &mut Vec<PathBuf>) {
@@ -865,6 +905,7 @@ fn fixtures_parse_and_expected_lines_resolve() {
             file.display(),
             m.syntax_errors
         );
+        assert_all_reachable(&m, &file.display().to_string());
         let lines = LineIndex::new(&src);
         for (i, line) in src.lines().enumerate() {
             if !line.trim_start().starts_with("# expect:") {
