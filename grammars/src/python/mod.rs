@@ -1,11 +1,11 @@
 //! The Python front-end: lowers a tree-sitter CST to the IR, then resolves
 //! names to qualified paths.
 //!
-//! Lowering ([`lower`](mod@lower)) is one recursive pass over the CST that
+//! Lowering (`lower.rs`) is one recursive pass over the CST that
 //! dispatches on node kind ids through a table built once per process. It
 //! records what name resolution needs but the IR does not carry (import
 //! bindings, comprehension targets, `yield`s, `global` declarations) in a
-//! side table. Resolution ([`resolve`]) then runs over the IR until the
+//! side table. Resolution (`resolve.rs`) then runs over the IR until the
 //! facts it collects (factory return paths, `self.x` attributes, globals
 //! assigned in functions) stop changing, so definition order does not matter.
 //!
