@@ -119,6 +119,7 @@ kinds! {
         kw_using = "using",
         kw_readonly = "readonly",
         kw_var = "var",
+        kw_get = "get",
     }
     fields {
         f_name = "name",

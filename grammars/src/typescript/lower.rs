@@ -100,7 +100,10 @@ struct FuncCtx {
 
 struct ClassCtx {
     key: Key,
+    /// Methods (and function-valued fields) by name.
     methods: HashMap<String, Key>,
+    /// Getters: reading `this.x` runs them, so it has their return's path.
+    getters: HashMap<String, Key>,
 }
 
 /// What the first pass learned that the second pass can use.
@@ -644,6 +647,9 @@ impl<'a> Lowerer<'a> {
     fn this_member(&mut self, name: &str, id: NodeId) -> Option<Path> {
         let c = self.classes.last()?;
         let ck = c.key;
+        if let Some(g) = c.getters.get(name).copied() {
+            return self.return_path(g);
+        }
         if let Some(m) = c.methods.get(name) {
             self.func_refs.insert(id, *m);
             return None;
@@ -1636,11 +1642,17 @@ impl<'a> Lowerer<'a> {
         let body_cst = self.field(n, k.f_body);
         let members = body_cst.map(|b| self.named_children(b)).unwrap_or_default();
         let mut methods = HashMap::new();
+        let mut getters = HashMap::new();
         for m in &members {
             let mid = m.kind_id();
             if mid == k.method_definition {
                 if let Some(mn) = self.field(*m, k.f_name) {
-                    methods.insert(self.text(mn).to_string(), key(*m));
+                    let table = if self.has_token(*m, k.kw_get) {
+                        &mut getters
+                    } else {
+                        &mut methods
+                    };
+                    table.insert(self.text(mn).to_string(), key(*m));
                 }
             } else if (mid == k.public_field_definition || mid == k.field_definition)
                 && let Some(v) = self.field(*m, k.f_value)
@@ -1655,6 +1667,7 @@ impl<'a> Lowerer<'a> {
         self.classes.push(ClassCtx {
             key: key(n),
             methods,
+            getters,
         });
         let mut items = Vec::new();
         let mut decorators = Vec::new();

@@ -459,6 +459,21 @@ fn broken_syntax_is_recorded_and_the_rest_lowered() {
 }
 
 #[test]
+fn every_prefix_of_a_fixture_lowers() {
+    let src = include_str!("../../../tests/fixtures/external-call/unchecked-status/tsx.tsx");
+    for lang in ALL {
+        for end in (0..src.len())
+            .step_by(53)
+            .filter(|&i| src.is_char_boundary(i))
+        {
+            let prefix = src.get(..end).unwrap_or_default();
+            let m = lower(lang, prefix);
+            assert!(!m.functions.is_empty());
+        }
+    }
+}
+
+#[test]
 fn empty_file_lowers_to_an_empty_module() {
     for lang in ALL {
         let m = lower(lang, "");
@@ -636,6 +651,18 @@ fn commonjs_require() {
         ]
     );
     assert_paths(
+        &ALL,
+        "async function f() {\n\
+           const { default: axios } = await import('axios');\n\
+           const got = (await import('got')).default;\n\
+           await axios.get(u); await got(u);\n\
+         }",
+        &[
+            ("axios.get(u)", Some("axios.get()")),
+            ("got(u)", Some("got()")),
+        ],
+    );
+    assert_paths(
         &TYPED,
         "import fs = require('node:fs');\nfs.readFile(p);",
         &[("fs.readFile(p)", Some("fs.readFile()"))],
@@ -793,6 +820,8 @@ fn this_members_are_collected_before_bodies() {
                  run = async () => { await this.api.post('/run'); };\n\
                  constructor(base) { this.api = axios.create({ baseURL: base }); this.cache = new Map(); }\n\
                  get(k) { return this.cache.get(k); }\n\
+                 get client() { return this.api; }\n\
+                 async viaGetter() { await this.client.delete('/x'); }\n\
                }";
     assert_paths(
         &ALL,
@@ -804,6 +833,7 @@ fn this_members_are_collected_before_bodies() {
             ("r.json()", Some("fetch().json()")),
             ("this.api.post('/run')", Some("axios.create().post()")),
             ("this.cache.get(k)", Some("Map().get()")),
+            ("this.client.delete('/x')", Some("axios.create().delete()")),
         ],
     );
 }
