@@ -1670,6 +1670,21 @@ impl<'a> Lowerer<'a> {
             getters,
         });
         let mut items = Vec::new();
+        // Class decorators (`@Module({ imports: [...] })`) hold calls too; they
+        // are kept as an `Other` at the top of the body.
+        let mut class_decorators = Vec::new();
+        let mut holders = vec![n];
+        holders.extend(n.parent().filter(|p| p.kind_id() == k.export_statement));
+        for h in holders {
+            for d in self.named_children(h) {
+                if d.kind_id() == k.decorator {
+                    class_decorators.extend(self.lower_decorator(d));
+                }
+            }
+        }
+        if !class_decorators.is_empty() {
+            items.push(self.add(Kind::Other(class_decorators), n));
+        }
         let mut decorators = Vec::new();
         for m in members {
             let mid = m.kind_id();
@@ -1694,7 +1709,17 @@ impl<'a> Lowerer<'a> {
                 let f = self.lower_function(m, opts);
                 items.push(self.add(Kind::FuncDef(f), m));
             } else if mid == k.public_field_definition || mid == k.field_definition {
-                decorators.clear();
+                decorators.extend(
+                    self.named_children(m)
+                        .into_iter()
+                        .filter(|c| c.kind_id() == k.decorator)
+                        .filter_map(|d| self.lower_decorator(d))
+                        .collect::<Vec<_>>(),
+                );
+                if !decorators.is_empty() {
+                    let decs = std::mem::take(&mut decorators);
+                    items.push(self.add(Kind::Other(decs), m));
+                }
                 items.push(self.lower_field(m, &name));
             } else if mid == k.class_static_block {
                 items.push(self.lower_body(self.field(m, k.f_body), m));

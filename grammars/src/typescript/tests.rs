@@ -410,6 +410,18 @@ fn test_callbacks_are_marked() {
 }
 
 #[test]
+fn class_and_field_decorators_are_kept() {
+    let src = "@Module({ imports: [HttpModule.register({ timeout: 5000 })] })\n\
+               export class AppModule { @Inject(TOKEN) private readonly x = 1; }";
+    assert_eq!(
+        body(Lang::TypeScript, src),
+        "(block (class AppModule (block (other (call (name Module) (object imports=(array (call \
+         (attr (name HttpModule) register) (object timeout=(num 5000))))))) (other (call (name \
+         Inject) (name TOKEN))) (assign (name x) (num 1)))))"
+    );
+}
+
+#[test]
 fn decorators_are_lowered_on_methods() {
     let src = "class C { @Get(':id') @Auth() find(@Param('id') id: string) { return 1 } }";
     for lang in TYPED {
