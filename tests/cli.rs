@@ -93,7 +93,6 @@ fn clean_directory_exits_0() {
 }
 
 #[test]
-#[ignore = "needs the external-call rules"]
 fn a_finding_exits_1_unless_fail_on_is_higher() {
     let dir = dir_with_finding();
     let out = faultline(dir.path(), &["scan"]);
@@ -117,7 +116,6 @@ fn a_finding_exits_1_unless_fail_on_is_higher() {
 }
 
 #[test]
-#[ignore = "needs the external-call rules"]
 fn every_format_shows_a_finding() {
     let dir = dir_with_finding();
     let concise = stdout(&faultline(dir.path(), &["scan", "-f", "concise"]));
@@ -140,7 +138,6 @@ fn every_format_shows_a_finding() {
 }
 
 #[test]
-#[ignore = "needs the external-call rules"]
 fn explain_shows_a_rules_documentation() {
     let out = faultline(
         Path::new("."),

@@ -349,7 +349,7 @@ fn match_toks(toks: &[Tok], segs: &[Segment]) -> bool {
                 s.called == *called
                     && names
                         .as_ref()
-                        .is_none_or(|ns| ns.iter().any(|n| *n == s.name))
+                        .is_none_or(|ns| ns.contains(&s.name))
                     && match_toks(rest, srest)
             }
         },
@@ -607,7 +607,9 @@ mod tests {
     #[test]
     fn patterns_match_paths() {
         let p = Pattern::compile("reqwest::Client::builder()..build().{get,post}()");
-        assert!(p.matches(&Path::parse("reqwest.Client.builder().timeout().build().get()").segments));
+        assert!(
+            p.matches(&Path::parse("reqwest.Client.builder().timeout().build().get()").segments)
+        );
         assert!(p.matches(&Path::parse("reqwest.Client.builder().build().post()").segments));
         assert!(!p.matches(&Path::parse("reqwest.Client.builder().build().send()").segments));
         let any = Pattern::compile("logging.*.*()");
@@ -620,7 +622,10 @@ mod tests {
         let m = builtin();
         let segs = Path::parse("requests.Session().get()").segments;
         let hit = m.call(Language::Python, &segs).unwrap();
-        assert_eq!(hit.client.map(|t| t.name.as_str()), Some("requests.Session"));
+        assert_eq!(
+            hit.client.map(|t| t.name.as_str()),
+            Some("requests.Session")
+        );
         assert_eq!(hit.client_len, 2);
         let dict = Path::parse("existing_requests.get()").segments;
         assert!(m.call(Language::Python, &dict).is_none());

@@ -36,7 +36,11 @@ fn ids_are_unique_sorted_and_well_formed() {
                     .unwrap_or_default()
             })
             .collect();
-        assert_eq!(camel, m.name, "{}: struct name is the UpperCamel of the id", m.id);
+        assert_eq!(
+            camel, m.name,
+            "{}: struct name is the UpperCamel of the id",
+            m.id
+        );
     }
 }
 
@@ -52,7 +56,11 @@ fn docs_have_the_fixed_sections_and_an_example_per_language() {
             );
         }
         let example = section(m.docs, "Example").unwrap_or_default();
-        assert!(example.contains("Use instead:"), "{}: `Use instead:` in `## Example`", m.id);
+        assert!(
+            example.contains("Use instead:"),
+            "{}: `Use instead:` in `## Example`",
+            m.id
+        );
         for lang in m.languages {
             let fence = match lang {
                 Language::Python => "```python",
@@ -91,12 +99,14 @@ fn every_rule_has_fixtures_for_each_language_with_expect_and_ok() {
                 let expect = format!("expect: {}", m.id);
                 let ok = format!("ok: {}", m.id);
                 assert!(
-                    text.lines().any(|l| l.contains(&expect) && !l.contains("todo-expect")),
+                    text.lines()
+                        .any(|l| l.contains(&expect) && !l.contains("todo-expect")),
                     "{}: {f} has no `{expect}`",
                     m.id
                 );
                 assert!(
-                    text.lines().any(|l| l.contains(&ok) && !l.contains("todo-ok")),
+                    text.lines()
+                        .any(|l| l.contains(&ok) && !l.contains("todo-ok")),
                     "{}: {f} has no `{ok}`",
                     m.id
                 );

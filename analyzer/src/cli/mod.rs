@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use clap::{Parser, Subcommand};
 
 use crate::ExitStatus;
-use commands::{explain::ExplainArgs, rules::RulesArgs, scan::ScanArgs};
+use commands::{debug::DebugArgs, explain::ExplainArgs, rules::RulesArgs, scan::ScanArgs};
 
 const ABOUT: &str = "Finds the failure-path defects that reviewed, tested code still ships: \
 external calls whose failures are not handled, races, unsafe retries, implicit trust and \
@@ -52,6 +52,9 @@ pub enum Command {
     Rules(RulesArgs),
     /// Show a rule's documentation, with examples.
     Explain(ExplainArgs),
+    /// Developer tools (IR dumps).
+    #[command(hide = true)]
+    Debug(DebugArgs),
 }
 
 /// Runs a parsed command line; what the binary does.
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Some(Command::Scan(args)) => commands::scan::run(&args, &mut out)?,
         Some(Command::Rules(args)) => commands::rules::run(&args, &mut out)?,
         Some(Command::Explain(args)) => commands::explain::run(&args, &mut out)?,
+        Some(Command::Debug(args)) => commands::debug::run(&args, &mut out)?,
         None => anyhow::bail!("no subcommand given; run `faultline --help`"),
     };
     out.flush()?;

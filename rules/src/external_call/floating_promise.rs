@@ -1,6 +1,6 @@
 use faultline_ir::{FuncId, FuncKind, Kind, Language, Module, NodeId};
 
-use crate::external_call::helpers::external_call;
+use crate::external_call::helpers::external_or_wrapper_call;
 use crate::models;
 use crate::utils::{args, call_name, callee, in_test_code, receiver, segs, snippet};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
@@ -133,11 +133,14 @@ fn js_floating(cx: &Context<'_>, expr: NodeId) -> Option<Finding> {
             return None;
         }
     }
-    let what = if let Some(hit) = external_call(cx, call) {
+    let what = if let Some(hit) = external_or_wrapper_call(cx, call) {
         if !hit.model.returns_promise {
             return None;
         }
-        format!("the promise of `{}` is neither awaited nor handled", callee_text(cx, call))
+        format!(
+            "the promise of `{}` is neither awaited nor handled",
+            callee_text(cx, call)
+        )
     } else {
         let f = same_file_async(m, call)?;
         format!(
@@ -146,8 +149,9 @@ fn js_floating(cx: &Context<'_>, expr: NodeId) -> Option<Finding> {
         )
     };
     Some(
-        Finding::new(&FloatingPromise::META, m.node(expr).span, what)
-            .with_help("`await` it, `return` it, or add `.catch(..)`; write `void` if dropping it is intended"),
+        Finding::new(&FloatingPromise::META, m.node(expr).span, what).with_help(
+            "`await` it, `return` it, or add `.catch(..)`; write `void` if dropping it is intended",
+        ),
     )
 }
 
@@ -170,7 +174,9 @@ fn same_file_async(m: &Module, call: NodeId) -> Option<FuncId> {
     let found = m.functions.iter().enumerate().find(|(_, f)| {
         f.name == name
             && match &method_of {
-                Some(class) => f.kind == FuncKind::Method && f.class.as_deref() == Some(class.as_str()),
+                Some(class) => {
+                    f.kind == FuncKind::Method && f.class.as_deref() == Some(class.as_str())
+                }
                 None => f.kind == FuncKind::Function,
             }
     })?;

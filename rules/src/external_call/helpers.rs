@@ -47,10 +47,11 @@ pub fn timeout_at(m: &Module, call: NodeId, path_from: usize, spec: &TimeoutSpec
             };
             match m.kind(arg.value) {
                 Kind::Object { entries, .. } => {
-                    if let Some(e) = entries
-                        .iter()
-                        .find(|e| e.key.as_deref().is_some_and(|k| spec.option.iter().any(|o| o == k)))
-                    {
+                    if let Some(e) = entries.iter().find(|e| {
+                        e.key
+                            .as_deref()
+                            .is_some_and(|k| spec.option.iter().any(|o| o == k))
+                    }) {
                         return value_timeout(m, e.value, spec);
                     }
                     if entries.iter().any(|e| e.spread || e.key.is_none()) {
@@ -73,7 +74,7 @@ pub fn timeout_at(m: &Module, call: NodeId, path_from: usize, spec: &TimeoutSpec
         let s = segs(m, call);
         if s.iter()
             .skip(path_from)
-            .any(|seg| spec.builder.iter().any(|b| *b == seg.name))
+            .any(|seg| spec.builder.contains(&seg.name))
         {
             return Timeout::Set;
         }
@@ -105,7 +106,7 @@ pub fn used_with_step(m: &Module, call: NodeId, steps: &[String]) -> bool {
                 .is_some_and(|i| {
                     p.segments[i + 1..]
                         .iter()
-                        .any(|s| steps.iter().any(|b| *b == s.name))
+                        .any(|s| steps.contains(&s.name))
                 })
         })
     })
@@ -124,12 +125,42 @@ pub fn external_call<'m>(cx: &Context<'_>, id: NodeId) -> Option<CallMatch<'m>> 
     models::builtin().call(m.language, s)
 }
 
+/// The model of an external call node, or of a same-file wrapper call whose
+/// path leads to one (`send_email(..)` that returns `requests.post(..)`).
+pub fn external_or_wrapper_call<'m>(cx: &Context<'_>, id: NodeId) -> Option<CallMatch<'m>> {
+    let m = cx.module;
+    if !matches!(m.kind(id), Kind::Call { .. } | Kind::New { .. }) {
+        return None;
+    }
+    let s = segs(m, id);
+    // Only the call's own path: not a callee member whose path merely
+    // passes through an external call (`resp.json`).
+    s.last()?.call?;
+    if let Some(hit) = models::builtin().call(m.language, s) {
+        return Some(hit);
+    }
+    // `fetch_contact(id)` whose path is `crm.get().json()`: the external
+    // call is an earlier segment, made inside the wrapper.
+    s.iter()
+        .rev()
+        .skip(1)
+        .filter_map(|seg| seg.call)
+        .find_map(|c| external_call(cx, c))
+        .filter(|_| !is_own_call_of(m, id))
+}
+
+fn is_own_call_of(m: &Module, id: NodeId) -> bool {
+    segs(m, id).last().and_then(|x| x.call) == Some(id)
+}
+
 /// Whether `root` (not entering nested functions unless `deep`) contains an
-/// external call.
+/// external call, directly or through a same-file wrapper.
 pub fn contains_external_call(cx: &Context<'_>, root: NodeId, deep: bool) -> bool {
     let mut nodes = Vec::new();
     crate::utils::collect(cx.module, root, deep, &mut nodes);
-    nodes.into_iter().any(|n| external_call(cx, n).is_some())
+    nodes
+        .into_iter()
+        .any(|n| external_or_wrapper_call(cx, n).is_some())
 }
 
 /// The HTTP method a request path uses, from its segments (`post`, `get`…).
@@ -145,5 +176,6 @@ pub fn http_method(m: &Module, id: NodeId) -> Option<String> {
 /// Whether the external call changes remote state.
 pub fn is_write(m: &Module, id: NodeId, hit: &CallMatch<'_>) -> bool {
     hit.model.write
-        || http_method(m, id).is_some_and(|x| matches!(x.as_str(), "post" | "put" | "patch" | "delete"))
+        || http_method(m, id)
+            .is_some_and(|x| matches!(x.as_str(), "post" | "put" | "patch" | "delete"))
 }

@@ -124,11 +124,16 @@ impl Rule for MissingTimeout {
                         match ctor {
                             // A client from elsewhere: only a type that can never
                             // carry a timeout makes every call the problem.
-                            None if ty.timeout.is_none() && ty.default_timeout == DefaultTimeout::None => {}
+                            None if ty.timeout.is_none()
+                                && ty.default_timeout == DefaultTimeout::None => {}
                             None => continue,
                             Some(c) => match client_timeout(m, c, hit.client_len, ty) {
                                 Timeout::Set | Timeout::Unknown | Timeout::Unbounded(_) => continue,
-                                Timeout::Absent if ty.default_timeout == DefaultTimeout::Bounded => continue,
+                                Timeout::Absent
+                                    if ty.default_timeout == DefaultTimeout::Bounded =>
+                                {
+                                    continue;
+                                }
                                 Timeout::Absent if ty.report_construction => continue,
                                 // A mounted adapter can inject a default timeout.
                                 Timeout::Absent if used_with_step(m, c, &["mount".to_string()]) => {
@@ -144,7 +149,9 @@ impl Rule for MissingTimeout {
                     }
                     let what = name(cx, id);
                     let message = if level == Level::Note {
-                        format!("`{what}` has no `signal`; it waits up to the runtime's 300 s limit")
+                        format!(
+                            "`{what}` has no `signal`; it waits up to the runtime's 300 s limit"
+                        )
                     } else {
                         format!("`{what}` has no timeout and can wait forever")
                     };
@@ -174,7 +181,10 @@ fn check_construction(cx: &Context<'_>, id: NodeId, ty: &TypeModel) -> Option<Fi
             Finding::new(
                 &MissingTimeout::META,
                 m.node(id).span,
-                format!("`{}` builds a client with its timeout turned off", name(cx, id)),
+                format!(
+                    "`{}` builds a client with its timeout turned off",
+                    name(cx, id)
+                ),
             )
             .with_related(m.node(v).span, "no timeout here")
             .with_help(help(m.language)),
@@ -192,7 +202,8 @@ fn check_construction(cx: &Context<'_>, id: NodeId, ty: &TypeModel) -> Option<Fi
             for (i, n) in m.nodes.iter().enumerate() {
                 let nid = NodeId(i as u32);
                 let Some(p) = &n.path else { continue };
-                if p.segments.get(len - 1).and_then(|s| s.call) != Some(id) || !is_own_call(m, nid) {
+                if p.segments.get(len - 1).and_then(|s| s.call) != Some(id) || !is_own_call(m, nid)
+                {
                     continue;
                 }
                 let Some(hit) = external_call(cx, nid) else {
@@ -202,7 +213,10 @@ fn check_construction(cx: &Context<'_>, id: NodeId, ty: &TypeModel) -> Option<Fi
                     continue;
                 };
                 uses += 1;
-                if matches!(timeout_at(m, nid, len, spec), Timeout::Set | Timeout::Unknown) {
+                if matches!(
+                    timeout_at(m, nid, len, spec),
+                    Timeout::Set | Timeout::Unknown
+                ) {
                     covered += 1;
                 }
             }
@@ -235,13 +249,17 @@ fn client_timeout(m: &Module, ctor: NodeId, len: usize, ty: &TypeModel) -> Timeo
         && segs(m, ctor)
             .iter()
             .take(len)
-            .any(|s| spec.builder.iter().any(|b| *b == s.name))
+            .any(|s| spec.builder.contains(&s.name))
     {
         return Timeout::Set;
     }
     // Options/keywords sit on the constructing call; for builder chains the
     // first called segment is the one that takes options.
-    let first_called = segs(m, ctor).iter().take(len).find(|s| s.called).and_then(|s| s.call);
+    let first_called = segs(m, ctor)
+        .iter()
+        .take(len)
+        .find(|s| s.called)
+        .and_then(|s| s.call);
     let at = first_called.unwrap_or(ctor);
     let plain = TimeoutSpec {
         builder: Vec::new(),
@@ -302,6 +320,8 @@ fn help(lang: faultline_ir::Language) -> &'static str {
         faultline_ir::Language::Rust => {
             "set `.timeout(Duration::from_secs(..))` on the client builder or on the request"
         }
-        _ => "pass `timeout` (ms) in the request config, or `signal: AbortSignal.timeout(ms)` for fetch",
+        _ => {
+            "pass `timeout` (ms) in the request config, or `signal: AbortSignal.timeout(ms)` for fetch"
+        }
     }
 }

@@ -1,7 +1,9 @@
 use faultline_ir::{FuncId, FuncKind, Module, NodeId};
 
 use crate::external_call::helpers::external_call;
-use crate::utils::{call_name, in_test_code, is_request_handler, receiver, segs, snippet, strip_await};
+use crate::utils::{
+    call_name, in_test_code, is_request_handler, receiver, segs, snippet, strip_await,
+};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -63,18 +65,27 @@ impl Rule for PanicOnFailure {
         let mut out = Vec::new();
         for i in 0..m.nodes.len() {
             let id = NodeId(i as u32);
-            let Some(name) = call_name(m, id) else { continue };
+            let Some(name) = call_name(m, id) else {
+                continue;
+            };
             if name != "unwrap" && name != "expect" {
                 continue;
             }
-            let Some(recv) = receiver(m, id) else { continue };
+            let Some(recv) = receiver(m, id) else {
+                continue;
+            };
             let target = strip_await(m, recv);
             if !fallible_external(cx, target) || in_test_code(cx, id) || in_startup(m, id) {
                 continue;
             }
             let handler = enclosing_functions(m, m.owner(id)).any(|f| is_request_handler(m, f));
-            let level = if handler { Level::Error } else { Level::Warning };
-            let what = crate::utils::callee(m, target).map_or_else(|| snippet(cx, target), |c| snippet(cx, c));
+            let level = if handler {
+                Level::Error
+            } else {
+                Level::Warning
+            };
+            let what = crate::utils::callee(m, target)
+                .map_or_else(|| snippet(cx, target), |c| snippet(cx, c));
             out.push(
                 Finding::new(
                     &Self::META,
@@ -101,12 +112,15 @@ fn fallible_external(cx: &Context<'_>, target: NodeId) -> bool {
         return hit.model.fallible;
     }
     let s = segs(m, target);
-    matches!(s.last().map(|x| x.name.as_str()), Some("json" | "text" | "bytes" | "chunk"))
-        && s.iter()
-            .rev()
-            .skip(1)
-            .filter_map(|x| x.call)
-            .any(|c| external_call(cx, c).is_some_and(|h| h.model.response.is_some()))
+    matches!(
+        s.last().map(|x| x.name.as_str()),
+        Some("json" | "text" | "bytes" | "chunk")
+    ) && s
+        .iter()
+        .rev()
+        .skip(1)
+        .filter_map(|x| x.call)
+        .any(|c| external_call(cx, c).is_some_and(|h| h.model.response.is_some()))
 }
 
 fn enclosing_functions(m: &Module, f: FuncId) -> impl Iterator<Item = FuncId> + '_ {
@@ -144,4 +158,3 @@ fn cargo_aux_file(path: &str) -> bool {
         || parts.contains(&"benches")
         || (parts.len() >= 2 && parts[parts.len() - 2] == "examples")
 }
-

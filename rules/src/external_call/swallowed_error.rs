@@ -88,7 +88,11 @@ impl Rule for SwallowedError {
                         }
                     }
                 }
-                Kind::Assign { targets, value: Some(v), .. } if m.language == Language::Rust => {
+                Kind::Assign {
+                    targets,
+                    value: Some(v),
+                    ..
+                } if m.language == Language::Rust => {
                     if targets.len() == 1
                         && matches!(m.kind(targets[0]), Kind::Name(n) if n == "_")
                         && let Some(call) = discarded_result(cx, *v)
@@ -98,7 +102,10 @@ impl Rule for SwallowedError {
                             Finding::new(
                                 &Self::META,
                                 m.node(id).span,
-                                format!("the `Result` of `{}` is discarded with `let _ =`", snippet_callee(cx, call)),
+                                format!(
+                                    "the `Result` of `{}` is discarded with `let _ =`",
+                                    snippet_callee(cx, call)
+                                ),
                             )
                             .with_help("handle the error: log it, return it with `?`, or count it"),
                         );
@@ -112,7 +119,9 @@ impl Rule for SwallowedError {
                         out.push(f);
                     }
                 }
-                Kind::If { cond, els: None, .. } if m.language == Language::Rust => {
+                Kind::If {
+                    cond, els: None, ..
+                } if m.language == Language::Rust => {
                     if let Kind::Let { pattern, value } = m.kind(*cond)
                         && matches!(m.kind(*pattern), Kind::Call { .. } if call_name(m, *pattern) == Some("Ok"))
                         && let Some(call) = discarded_result(cx, *value)
@@ -133,7 +142,13 @@ impl Rule for SwallowedError {
                     }
                 }
                 Kind::Call { .. } => {
+                    if in_test_code(cx, id) {
+                        continue;
+                    }
                     if let Some(f) = self.defaulted_result(cx, id) {
+                        out.push(f);
+                    }
+                    if let Some(f) = self.empty_catch_callback(cx, id) {
                         out.push(f);
                     }
                 }
@@ -161,10 +176,18 @@ impl SwallowedError {
         let f = Finding::new(
             &Self::META,
             h.span,
-            format!("{what} swallows the failure of an external call without logging or re-raising it"),
+            format!(
+                "{what} swallows the failure of an external call without logging or re-raising it"
+            ),
         )
-        .with_help("log the error (with its traceback), re-raise it, or return an error to the caller");
-        if explained { f.with_level(Level::Note) } else { f }
+        .with_help(
+            "log the error (with its traceback), re-raise it, or return an error to the caller",
+        );
+        if explained {
+            f.with_level(Level::Note)
+        } else {
+            f
+        }
     }
 
     /// `.catch(() => {})`, `.ok();`, `Promise.allSettled(..)` discarded.
@@ -172,20 +195,6 @@ impl SwallowedError {
         let m = cx.module;
         let e = strip_await(m, expr);
         let name = call_name(m, e)?;
-        if name == "catch" && m.language.is_js_family() {
-            let recv = receiver(m, e)?;
-            let a = args(m, e);
-            if a.len() == 1 && empty_callback(m, a[0].value) && contains_external_call(cx, recv, false) {
-                return Some(
-                    Finding::new(
-                        &Self::META,
-                        m.node(e).span,
-                        "`.catch(..)` throws away the failure of an external call",
-                    )
-                    .with_help("log the error or let it propagate; `.catch((err) => logger.warn({ err }, ..))`"),
-                );
-            }
-        }
         if name == "ok" && m.language == Language::Rust && args(m, e).is_empty() {
             let recv = receiver(m, e)?;
             let call = discarded_result(cx, recv)?;
@@ -193,7 +202,10 @@ impl SwallowedError {
                 Finding::new(
                     &Self::META,
                     m.node(expr).span,
-                    format!("`.ok()` discards the error of `{}`", snippet_callee(cx, call)),
+                    format!(
+                        "`.ok()` discards the error of `{}`",
+                        snippet_callee(cx, call)
+                    ),
                 )
                 .with_help("handle the error: log it, return it with `?`, or count it"),
             );
@@ -201,7 +213,9 @@ impl SwallowedError {
         if name == "allSettled"
             && m.language.is_js_family()
             && segs(m, e).first().is_some_and(|s| s.name == "Promise")
-            && args(m, e).iter().any(|a| contains_external_call(cx, a.value, true))
+            && args(m, e)
+                .iter()
+                .any(|a| contains_external_call(cx, a.value, true))
         {
             return Some(
                 Finding::new(
@@ -213,6 +227,25 @@ impl SwallowedError {
             );
         }
         None
+    }
+
+    /// `.catch(() => {})` / `.catch(() => null)` on a promise of an external call.
+    fn empty_catch_callback(&self, cx: &Context<'_>, call: NodeId) -> Option<Finding> {
+        let m = cx.module;
+        if !m.language.is_js_family() || call_name(m, call) != Some("catch") {
+            return None;
+        }
+        let recv = receiver(m, call)?;
+        let a = args(m, call);
+        (a.len() == 1 && empty_callback(m, a[0].value) && contains_external_call(cx, recv, false))
+            .then(|| {
+                Finding::new(
+                    &Self::META,
+                    m.node(call).span,
+                    "`.catch(..)` throws away the failure of an external call",
+                )
+                .with_help("log the error or let it propagate: `.catch((err) => logger.warn({ err }, ..))`")
+            })
     }
 
     /// Rust `.unwrap_or_default()` / `.ok().unwrap_or(..)` on an external
@@ -235,7 +268,10 @@ impl SwallowedError {
             Finding::new(
                 &Self::META,
                 m.node(id).span,
-                format!("`.{name}(..)` replaces the error of `{}` with a default", snippet_callee(cx, call)),
+                format!(
+                    "`.{name}(..)` replaces the error of `{}` with a default",
+                    snippet_callee(cx, call)
+                ),
             )
             .with_help("log the error before falling back, or return it with `?`"),
         )
@@ -271,7 +307,8 @@ fn catches_failures(cx: &Context<'_>, h: &Handler) -> bool {
     types.iter().any(|t| {
         let s = segs(m, *t);
         let broad = s.len() == 1 && matches!(s[0].name.as_str(), "Exception" | "BaseException");
-        let named_broad = matches!(m.kind(*t), Kind::Name(n) if n == "Exception" || n == "BaseException");
+        let named_broad =
+            matches!(m.kind(*t), Kind::Name(n) if n == "Exception" || n == "BaseException");
         broad || named_broad || models::builtin().is_external_exception(m.language, s)
     })
 }
@@ -292,19 +329,21 @@ fn swallows(m: &Module, h: &Handler, try_body: NodeId) -> bool {
             Kind::Return(Some(v)) if crate::utils::is_default_value(m, *v) => {
                 returns_bool |= matches!(m.kind(*v), Kind::Bool(_));
             }
-            Kind::Assign { targets, value: Some(v), .. }
-                if crate::utils::is_default_value(m, *v)
-                    && targets.iter().all(|t| matches!(m.kind(*t), Kind::Name(_))) => {}
+            Kind::Assign {
+                targets,
+                value: Some(v),
+                ..
+            } if crate::utils::is_default_value(m, *v)
+                && targets.iter().all(|t| matches!(m.kind(*t), Kind::Name(_))) => {}
             _ => return false,
         }
     }
     // `try: ping(); return True / except: return False` is a probe: the
     // exception is the answer.
     if returns_bool {
-        let probe = m
-            .descendants(try_body)
-            .into_iter()
-            .any(|n| matches!(m.kind(n), Kind::Return(Some(v)) if matches!(m.kind(*v), Kind::Bool(_))));
+        let probe = m.descendants(try_body).into_iter().any(
+            |n| matches!(m.kind(n), Kind::Return(Some(v)) if matches!(m.kind(*v), Kind::Bool(_))),
+        );
         if probe {
             return false;
         }

@@ -89,17 +89,25 @@ impl Rule for UncheckedStatus {
             if hit.model.raises_on_status || in_test_code(cx, p) {
                 continue;
             }
-            if hit.client.is_some_and(|t| t.raises_on_status) || client_raises(cx, p, hit.client_len) {
+            if hit.client.is_some_and(|t| t.raises_on_status)
+                || client_raises(cx, p, hit.client_len)
+            {
                 continue;
             }
-            let Some(resp) = hit.model.response.as_deref().and_then(|r| models.response(m.language, r))
+            let Some(resp) = hit
+                .model
+                .response
+                .as_deref()
+                .and_then(|r| models.response(m.language, r))
             else {
                 continue;
             };
             let k = segs(m, p).len() - 1;
             let producer_fn = m.owner(p);
             // Dropped: the response is the value of an expression statement.
-            if is_dropped(m, p) && !(hit.model.returns_promise && m.language.is_js_family() && !awaited(m, p)) {
+            if is_dropped(m, p)
+                && !(hit.model.returns_promise && m.language.is_js_family() && !awaited(m, p))
+            {
                 if seen.insert(p) {
                     out.push(
                         Finding::new(
@@ -125,7 +133,9 @@ impl Rule for UncheckedStatus {
                 let guarded = events.iter().any(|&(q, e, n)| {
                     let same_fn = m.owner(n) == g;
                     match e {
-                        Event::Check => (same_fn && q < pos) || (m.owner(n) == producer_fn && g != producer_fn),
+                        Event::Check => {
+                            (same_fn && q < pos) || (m.owner(n) == producer_fn && g != producer_fn)
+                        }
                         Event::Escape => same_fn && q < pos,
                         Event::Read => false,
                     }
@@ -160,7 +170,12 @@ impl Rule for UncheckedStatus {
 
 /// Status checks, escapes and body reads of the response made by `p`, in
 /// source order.
-fn events_of(cx: &Context<'_>, p: NodeId, k: usize, resp: &ResponseModel) -> Vec<(u32, Event, NodeId)> {
+fn events_of(
+    cx: &Context<'_>,
+    p: NodeId,
+    k: usize,
+    resp: &ResponseModel,
+) -> Vec<(u32, Event, NodeId)> {
     let m = cx.module;
     let mut events = Vec::new();
     let mut reads_seen = HashSet::new();
@@ -177,10 +192,10 @@ fn events_of(cx: &Context<'_>, p: NodeId, k: usize, resp: &ResponseModel) -> Vec
                     events.push((start, Event::Escape, d));
                 }
             }
-            Some(next) if resp.status_checks.iter().any(|c| *c == next.name) => {
+            Some(next) if resp.status_checks.contains(&next.name) => {
                 events.push((start, Event::Check, d));
             }
-            Some(next) if resp.body_reads.iter().any(|c| *c == next.name) => {
+            Some(next) if resp.body_reads.contains(&next.name) => {
                 // The outermost node of this read (the call, not its callee).
                 if path.segments.len() != k + 2 || !reads_seen.insert(start) {
                     continue;
@@ -304,7 +319,9 @@ fn is_dropped(m: &Module, p: NodeId) -> bool {
             Kind::Call { callee, .. } => {
                 // `.unwrap()` / `.expect()` keep the value.
                 match m.kind(*callee) {
-                    Kind::Attr { name, object } if *object == cur && (name == "unwrap" || name == "expect") => {
+                    Kind::Attr { name, object }
+                        if *object == cur && (name == "unwrap" || name == "expect") =>
+                    {
                         cur = par
                     }
                     _ => return false,
@@ -319,7 +336,8 @@ fn is_dropped(m: &Module, p: NodeId) -> bool {
 }
 
 fn awaited(m: &Module, p: NodeId) -> bool {
-    m.parent(p).is_some_and(|par| matches!(m.kind(par), Kind::Await(_)))
+    m.parent(p)
+        .is_some_and(|par| matches!(m.kind(par), Kind::Await(_)))
 }
 
 /// Where to report: the producing call when the read is in its function (or
@@ -365,9 +383,9 @@ fn client_raises(cx: &Context<'_>, p: NodeId, client_len: usize) -> bool {
         .and_then(|i| segs(m, p).get(i))
         .and_then(|s| s.call);
     ctor.is_some_and(|c| {
-        crate::utils::args(m, c)
-            .iter()
-            .any(|a| a.name.as_deref() == Some(opt) && !matches!(m.kind(a.value), Kind::Bool(false)))
+        crate::utils::args(m, c).iter().any(|a| {
+            a.name.as_deref() == Some(opt) && !matches!(m.kind(a.value), Kind::Bool(false))
+        })
     })
 }
 

@@ -12,9 +12,7 @@ pub fn strip(m: &Module, mut id: NodeId) -> NodeId {
         match m.kind(id) {
             Kind::Await(e) | Kind::Question(e) => id = *e,
             Kind::Call { callee, args, .. } if args.len() <= 1 => match m.kind(*callee) {
-                Kind::Attr { object, name } if name == "unwrap" || name == "expect" => {
-                    id = *object
-                }
+                Kind::Attr { object, name } if name == "unwrap" || name == "expect" => id = *object,
                 _ => return id,
             },
             _ => return id,
