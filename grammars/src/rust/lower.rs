@@ -24,6 +24,9 @@ use super::{Kinds, kinds};
 /// subtree is replaced by an empty `Other` node.
 pub(super) const MAX_DEPTH: u32 = 192;
 
+/// Paths longer than this are dropped (keeps pathological chains linear).
+const MAX_PATH_SEGMENTS: usize = 48;
+
 /// Methods whose result keeps the receiver's meaning: looked through when
 /// building paths and bindings.
 const TRANSPARENT_METHODS: &[&str] = &["unwrap", "expect", "clone"];
@@ -225,6 +228,14 @@ impl<'t> Lowerer<'t> {
         let mut c = n.walk();
         n.named_children(&mut c)
             .filter(|x| !self.is_comment(*x))
+            .collect()
+    }
+
+    /// Children of a pattern: named ones plus the anonymous `_`.
+    fn pattern_kids<'a>(&self, n: Node<'a>) -> Vec<Node<'a>> {
+        let mut c = n.walk();
+        n.children(&mut c)
+            .filter(|x| (x.is_named() && !self.is_comment(*x)) || x.kind_id() == self.k.underscore)
             .collect()
     }
 
@@ -564,6 +575,7 @@ impl<'t> Lowerer<'t> {
             Kind::Block(v) => {
                 if let Some(Kind::ExprStmt { expr, value: true }) =
                     v.last().and_then(|s| self.kind_of(*s))
+                    && !matches!(self.kind_of(*expr), Some(Kind::Macro { .. }))
                     && let Some(p) = self.binding_path(*expr)
                 {
                     return Some(p);
@@ -617,6 +629,10 @@ impl<'t> Lowerer<'t> {
                 return Some(vec![name]);
             } else if kind == k.scoped_type_identifier || kind == k.scoped_identifier {
                 return self.scoped_segments(ty);
+            } else if kind == k.bracketed_type {
+                ty = self.kids(ty).into_iter().next()?;
+            } else if kind == k.qualified_type {
+                ty = self.field(ty, k.f_type)?;
             } else {
                 return None;
             }
@@ -1902,6 +1918,9 @@ impl<'t> Lowerer<'t> {
     /// resolves through the field's type.
     fn attr_path(&mut self, object: NodeId, name: &str) -> Option<Path> {
         let p = self.vpath(object)?;
+        if p.segments.len() >= MAX_PATH_SEGMENTS {
+            return None;
+        }
         if let [s] = p.segments.as_slice()
             && s.called
             && s.call.is_none()
@@ -1997,7 +2016,11 @@ impl<'t> Lowerer<'t> {
             }
             _ => {}
         }
-        let mut p = self.node_path(callee)?.clone();
+        let p = self.node_path(callee)?;
+        if p.segments.len() > MAX_PATH_SEGMENTS {
+            return None;
+        }
+        let mut p = p.clone();
         let last = p.segments.last_mut()?;
         if last.called {
             return None;
@@ -2511,7 +2534,7 @@ impl<'t> Lowerer<'t> {
                 None => self.add(Kind::Other(Vec::new()), sp),
             };
             let inner: Vec<_> = self
-                .kids(n)
+                .pattern_kids(n)
                 .into_iter()
                 .filter(|c| Some(*c) != ty)
                 .collect();
@@ -2576,14 +2599,14 @@ impl<'t> Lowerer<'t> {
             self.add(Kind::Object { type_name, entries }, sp)
         } else if kind == k.tuple_pattern || kind == k.slice_pattern {
             let ids = self
-                .kids(n)
+                .pattern_kids(n)
                 .into_iter()
                 .map(|c| self.lower_pattern(c, None))
                 .collect();
             self.add(Kind::Array(ids), sp)
         } else if kind == k.or_pattern {
             let ids: Vec<NodeId> = self
-                .kids(n)
+                .pattern_kids(n)
                 .into_iter()
                 .map(|c| self.lower_pattern(c, p.clone()))
                 .collect();
