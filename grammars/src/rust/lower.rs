@@ -245,8 +245,7 @@ impl<'t> Lowerer<'t> {
 
     fn has_anon(&self, n: Node<'_>, kind: u16) -> bool {
         let mut c = n.walk();
-        let found = n.children(&mut c).any(|x| x.kind_id() == kind);
-        found
+        n.children(&mut c).any(|x| x.kind_id() == kind)
     }
 
     pub(super) fn add(&mut self, kind: Kind, span: Span) -> NodeId {
@@ -540,11 +539,10 @@ impl<'t> Lowerer<'t> {
                     let Some(first) = first else {
                         return self.vpath(cur);
                     };
-                    if segs.len() == 1 && matches!(last, Some("Ok" | "Some")) {
-                        cur = first;
-                    } else if last == Some("new")
-                        && prev.is_some_and(|p| WRAPPING_CONSTRUCTORS.contains(&p))
-                    {
+                    let keeps_meaning = (segs.len() == 1 && matches!(last, Some("Ok" | "Some")))
+                        || (last == Some("new")
+                            && prev.is_some_and(|p| WRAPPING_CONSTRUCTORS.contains(&p)));
+                    if keeps_meaning {
                         cur = first;
                     } else if last == Some("new")
                         && matches!(prev, Some("Lazy" | "LazyLock" | "LazyCell"))
@@ -2000,10 +1998,9 @@ impl<'t> Lowerer<'t> {
                     && let [s] = p.segments.as_slice()
                     && s.call.is_none()
                     && let Some(r) = self.method_factory(&s.name.clone(), &name)
+                    && r.is_some()
                 {
-                    if r.is_some() {
-                        return r;
-                    }
+                    return r;
                 }
             }
             Some(Kind::Name(name)) => {
@@ -2430,10 +2427,9 @@ impl<'t> Lowerer<'t> {
                 let cond = mp.and_then(|m| self.field(m, k.f_condition));
                 let pat_node = mp.and_then(|m| {
                     let mut c = m.walk();
-                    let first = m.children(&mut c).find(|x| {
+                    m.children(&mut c).find(|x| {
                         Some(*x) != cond && !self.is_comment(*x) && x.kind_id() != k.attribute_item
-                    });
-                    first
+                    })
                 });
                 let pattern = pat_node.map(|p| self.lower_pattern(p, sp_path.clone()));
                 let guard = cond.map(|c| self.lower_cond(c));
