@@ -182,7 +182,7 @@ impl<'t> Lowerer<'t> {
             main_src,
             shift: 0,
             in_macro: 0,
-            macro_budget: src.len().saturating_mul(4).saturating_add(1 << 16),
+            macro_budget: src.len().saturating_mul(2).saturating_add(1 << 16),
             m: Module::new(Language::Rust),
             frames: Vec::new(),
             methods: HashMap::new(),

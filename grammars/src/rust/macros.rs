@@ -133,7 +133,15 @@ impl Lowerer<'_> {
             .unwrap_or(i64::MAX)
             .saturating_add(self.shift);
         let prepared = prepare(inner, last);
+        // Call arguments first; array elements (`vec![x; n]`) and statements
+        // (`lazy_static! { … }`) only when the input looks like them.
+        let semi = split_top_on(&prepared, b';');
+        let stmts = semi || matches!(last, "lazy_static" | "thread_local");
+        let mut broken: Option<(Tree, String)> = None;
         for (pre, post, shape) in WRAPPINGS {
+            if (shape == Shape::Array && !semi) || (shape == Shape::Stmts && !stmts) {
+                continue;
+            }
             let text = format!("{pre}{prepared}{post}");
             if !self.spend(text.len()) {
                 return Vec::new();
@@ -141,11 +149,21 @@ impl Lowerer<'_> {
             let Ok(tree) = crate::parse(crate::Lang::Rust, &text) else {
                 continue;
             };
-            if tree.root_node().has_error() {
-                continue;
-            }
             let shift = base.saturating_sub(len_i64(pre));
-            return self.lower_wrapped(&tree, text, shift, shape, last);
+            if !tree.root_node().has_error() {
+                return self.lower_wrapped(&tree, text, shift, shape, last);
+            }
+            if shape == Shape::Args {
+                broken = Some((tree, text));
+            }
+        }
+        // `select!`-like arms: piece by piece. Anything else: what parsed
+        // of the call-argument wrapping.
+        if !split_top_on(&prepared, b'>')
+            && let Some((tree, text)) = broken
+        {
+            let shift = base.saturating_sub(len_i64(WRAPPINGS[0].0));
+            return self.lower_wrapped(&tree, text, shift, Shape::Args, last);
         }
         // Piece by piece: whatever parses.
         let mut out = Vec::new();
@@ -213,6 +231,8 @@ impl Lowerer<'_> {
                         }
                         let id = if fmt && a.kind_id() == k.string_literal {
                             self.lower_format(a)
+                        } else if a.has_error() {
+                            self.lower_other(a)
                         } else {
                             self.lower_expr(a)
                         };
@@ -511,6 +531,36 @@ fn skip_token(b: &[u8], i: usize) -> usize {
         },
         _ => i,
     }
+}
+
+/// Whether `sep` occurs at the top level (`;` of `vec![x; n]`, `>` of `=>`).
+fn split_top_on(s: &str, sep: u8) -> bool {
+    let b = s.as_bytes();
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b.get(i).copied().unwrap_or(0);
+        match c {
+            b'"' | b'\'' | b'/' | b'r' => {
+                let j = skip_token(b, i);
+                if j != i {
+                    i = j;
+                    continue;
+                }
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b'>' if sep == b'>' => {
+                if depth == 0 && i > 0 && b.get(i - 1) == Some(&b'=') {
+                    return true;
+                }
+            }
+            _ if c == sep && depth == 0 => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Top-level pieces of macro input, split at `,` (and `=>` if `arrows`).
