@@ -533,7 +533,8 @@ fn skip_token(b: &[u8], i: usize) -> usize {
     }
 }
 
-/// Whether `sep` occurs at the top level (`;` of `vec![x; n]`, `>` of `=>`).
+/// Whether `sep` occurs at the top level (`;` of `vec![x; n]`); `b'>'` looks
+/// for `=>` only.
 fn split_top_on(s: &str, sep: u8) -> bool {
     let b = s.as_bytes();
     let mut depth = 0i32;
@@ -550,12 +551,10 @@ fn split_top_on(s: &str, sep: u8) -> bool {
             }
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth -= 1,
-            b'>' if sep == b'>' => {
-                if depth == 0 && i > 0 && b.get(i - 1) == Some(&b'=') {
-                    return true;
-                }
+            b'>' if sep == b'>' && depth == 0 && i > 0 && b.get(i - 1) == Some(&b'=') => {
+                return true;
             }
-            _ if c == sep && depth == 0 => return true,
+            _ if c == sep && sep != b'>' && depth == 0 => return true,
             _ => {}
         }
         i += 1;
