@@ -347,9 +347,7 @@ fn match_toks(toks: &[Tok], segs: &[Segment]) -> bool {
             None => false,
             Some((s, srest)) => {
                 s.called == *called
-                    && names
-                        .as_ref()
-                        .is_none_or(|ns| ns.contains(&s.name))
+                    && names.as_ref().is_none_or(|ns| ns.contains(&s.name))
                     && match_toks(rest, srest)
             }
         },
@@ -439,12 +437,19 @@ impl Models {
             models.files.push(format!("{lang}/{}", file.package));
             let lm = models.langs.entry(lang).or_default();
             let type_base = lm.types.len();
-            for (i, t) in file.types.iter().enumerate() {
-                for c in &t.constructors {
-                    lm.type_patterns.push((type_base + i, Pattern::compile(c)));
+            let ctors: Vec<Vec<String>> =
+                file.types.iter().map(|t| t.constructors.clone()).collect();
+            lm.types.extend(file.types);
+            // A constructor may start from an earlier type (`<redis::Client>.get_connection()`).
+            for (i, cs) in ctors.iter().enumerate() {
+                for c in cs {
+                    for mut pat in expand(c, lm, name)? {
+                        pat.type_index = None;
+                        pat.type_len = 0;
+                        lm.type_patterns.push((type_base + i, pat));
+                    }
                 }
             }
-            lm.types.extend(file.types);
             for call in file.calls {
                 let ci = lm.calls.len();
                 for p in &call.patterns {

@@ -1,7 +1,6 @@
 //! Lowering tests (STYLE 13): `(source, expected s-expression)` lists, path
 //! assertions, test marking, macros, broken and pathological input, and the
 //! Rust fixtures of the rule suite.
-#![expect(clippy::unwrap_used, clippy::panic)]
 
 use std::path::{Path as FsPath, PathBuf};
 

@@ -103,11 +103,7 @@ pub fn used_with_step(m: &Module, call: NodeId, steps: &[String]) -> bool {
             p.segments
                 .iter()
                 .position(|s| s.call == Some(call))
-                .is_some_and(|i| {
-                    p.segments[i + 1..]
-                        .iter()
-                        .any(|s| steps.contains(&s.name))
-                })
+                .is_some_and(|i| p.segments[i + 1..].iter().any(|s| steps.contains(&s.name)))
         })
     })
 }

@@ -97,6 +97,9 @@ impl Rule for MissingTimeout {
             let Some(spec) = &hit.model.timeout else {
                 continue;
             };
+            if bounded_by_wrapper(m, id) {
+                continue;
+            }
             let level = hit
                 .model
                 .missing_timeout_level
@@ -297,6 +300,21 @@ fn defaults_timeout_set(m: &Module, ctor: Option<NodeId>, root: Option<&str>) ->
                 None => s.len() == 1 && root.is_some_and(|r| s[0].name == r),
             }
         })
+    })
+}
+
+/// `tokio::time::timeout(d, call)`, `asyncio.wait_for(call, 5)`: the call is
+/// bounded by what wraps it.
+fn bounded_by_wrapper(m: &Module, id: NodeId) -> bool {
+    m.ancestors(id).take(4).any(|a| {
+        matches!(m.kind(a), Kind::Call { .. })
+            && matches!(
+                crate::utils::call_name(m, a),
+                Some("timeout" | "wait_for" | "with_timeout" | "timeout_at")
+            )
+            && crate::utils::args(m, a)
+                .iter()
+                .any(|arg| m.ancestors(id).any(|x| x == arg.value) || arg.value == id)
     })
 }
 

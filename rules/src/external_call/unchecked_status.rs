@@ -2,7 +2,7 @@ use std::collections::HashSet;
 
 use faultline_ir::{FuncId, Kind, Module, NodeId, Spread};
 
-use crate::external_call::helpers::external_call;
+use crate::external_call::helpers::{external_call, is_write};
 use crate::models::{self, ResponseModel};
 use crate::utils::{in_test_code, segs, snippet, strip_await};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
@@ -124,6 +124,22 @@ impl Rule for UncheckedStatus {
                 continue;
             }
             let events = events_of(cx, p, k, resp);
+            if events.is_empty() && is_write(m, p, &hit) && never_used(m, p, k) {
+                if seen.insert(p) {
+                    out.push(
+                        Finding::new(
+                            &Self::META,
+                            m.node(p).span,
+                            format!(
+                                "the response of `{}` is never inspected, so a failed write goes unnoticed",
+                                callee_text(cx, p)
+                            ),
+                        )
+                        .with_help(help(m.language)),
+                    );
+                }
+                continue;
+            }
             // Each unsafe read, judged against the checks before it.
             for &(pos, ev, node) in &events {
                 if ev != Event::Read {
@@ -168,6 +184,23 @@ impl Rule for UncheckedStatus {
     }
 }
 
+/// Methods that pass the response through unchanged.
+const TRANSPARENT: &[&str] = &[
+    "map_err",
+    "context",
+    "with_context",
+    "wrap_err",
+    "wrap_err_with",
+    "inspect_err",
+    "clone",
+    "ok",
+    "as_ref",
+];
+
+fn is_transparent(s: &faultline_ir::Segment) -> bool {
+    s.called && TRANSPARENT.contains(&s.name.as_str())
+}
+
 /// Status checks, escapes and body reads of the response made by `p`, in
 /// source order.
 fn events_of(
@@ -186,7 +219,11 @@ fn events_of(
             continue;
         }
         let start = n.span.start;
-        match path.segments.get(k + 1) {
+        // Result adapters keep the response: `send().map_err(..)?.json()`.
+        let j = (k + 1..path.segments.len())
+            .find(|&j| !is_transparent(&path.segments[j]))
+            .unwrap_or(path.segments.len());
+        match path.segments.get(j) {
             None => {
                 if d != p && escapes(m, d) {
                     events.push((start, Event::Escape, d));
@@ -197,7 +234,7 @@ fn events_of(
             }
             Some(next) if resp.body_reads.contains(&next.name) => {
                 // The outermost node of this read (the call, not its callee).
-                if path.segments.len() != k + 2 || !reads_seen.insert(start) {
+                if path.segments.len() != j + 1 || !reads_seen.insert(start) {
                     continue;
                 }
                 let read = outer_read(m, d);
@@ -309,6 +346,62 @@ fn concrete_type(t: &str) -> bool {
         || t.contains("BTreeMap")
         || t.starts_with("String")
         || t.contains("Vec<u8>"))
+}
+
+/// The response is bound but nothing ever looks at it: every later
+/// reference is a `match`/`if let` subject whose patterns bind nothing.
+fn never_used(m: &Module, p: NodeId, k: usize) -> bool {
+    let mut bound = false;
+    for (i, n) in m.nodes.iter().enumerate() {
+        let d = NodeId(i as u32);
+        let Some(path) = &n.path else { continue };
+        if d == p || path.segments.get(k).and_then(|s| s.call) != Some(p) {
+            continue;
+        }
+        if path.segments.len() > k + 1 && !is_transparent(&path.segments[k + 1]) {
+            return false;
+        }
+        let Some(par) = m.parent(d) else { return false };
+        match m.kind(par) {
+            Kind::Assign { targets, .. } if targets.contains(&d) => bound = true,
+            Kind::Assign { value: Some(v), .. } if *v == d || is_wrapper_of(m, *v, d) => {
+                bound = true
+            }
+            Kind::Await(_) | Kind::Question(_) => {
+                if !matches!(m.parent(par).map(|g| m.kind(g)), Some(Kind::Assign { .. })) {
+                    return false;
+                }
+                bound = true;
+            }
+            Kind::Match { subject, arms } if *subject == d => {
+                if arms
+                    .iter()
+                    .any(|a| a.pattern.is_some_and(|pt| binds_name(m, pt)))
+                {
+                    return false;
+                }
+            }
+            Kind::Call { callee, .. } if *callee != d => return false,
+            _ => {
+                if !matches!(m.kind(d), Kind::Call { .. }) {
+                    return false;
+                }
+            }
+        }
+    }
+    bound
+}
+
+fn is_wrapper_of(m: &Module, outer: NodeId, inner: NodeId) -> bool {
+    m.ancestors(inner).any(|a| a == outer)
+}
+
+/// Whether a pattern binds a name other than `_`.
+fn binds_name(m: &Module, pat: NodeId) -> bool {
+    m.descendants(pat).into_iter().any(|n| match m.kind(n) {
+        Kind::Name(x) => x != "_" && x.chars().next().is_some_and(char::is_lowercase),
+        _ => false,
+    })
 }
 
 fn is_dropped(m: &Module, p: NodeId) -> bool {
