@@ -30,6 +30,7 @@ pub struct Context<'a> {
     /// `*.test.ts`, …), decided by the engine.
     pub is_test_file: bool,
     findings: Vec<Finding>,
+    uses: std::cell::OnceCell<utils::Uses>,
 }
 
 impl<'a> Context<'a> {
@@ -48,7 +49,14 @@ impl<'a> Context<'a> {
             lines,
             is_test_file,
             findings: Vec::new(),
+            uses: std::cell::OnceCell::new(),
         }
+    }
+
+    /// For each call node, the nodes whose resolved path goes through it
+    /// (computed once per file, shared by the rules).
+    pub fn uses(&self) -> &utils::Uses {
+        self.uses.get_or_init(|| utils::Uses::new(self.module))
     }
 
     /// Records a finding.

@@ -72,8 +72,10 @@ pub fn is_test_path(path: &str) -> bool {
         return false;
     };
     let in_test_dir = parts.iter().any(|dir| {
-        matches!(*dir, "tests" | "test" | "__tests__" | "spec")
-            || (*dir == "benches" && name.ends_with(".rs"))
+        matches!(
+            *dir,
+            "tests" | "test" | "__tests__" | "spec" | "e2e" | "playwright" | "cypress" | "testing"
+        ) || (*dir == "benches" && name.ends_with(".rs"))
     });
     let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
     let python = matches!(ext, "py" | "pyi")

@@ -21,7 +21,8 @@ pub enum Timeout {
 
 /// What a call gives for a timeout, looking at its arguments and at builder
 /// steps in `path_from..` of its path and after it.
-pub fn timeout_at(m: &Module, call: NodeId, path_from: usize, spec: &TimeoutSpec) -> Timeout {
+pub fn timeout_at(cx: &Context<'_>, call: NodeId, path_from: usize, spec: &TimeoutSpec) -> Timeout {
+    let m = cx.module;
     let a = args(m, call);
     if let Some(kw) = &spec.kwarg {
         if let Some(arg) = a.iter().find(|x| x.name.as_deref() == Some(kw)) {
@@ -79,7 +80,7 @@ pub fn timeout_at(m: &Module, call: NodeId, path_from: usize, spec: &TimeoutSpec
             return Timeout::Set;
         }
         // `let req = http.request(..); req.setTimeout(..)` / a chained step.
-        if used_with_step(m, call, &spec.builder) {
+        if used_with_step(cx, call, &spec.builder) {
             return Timeout::Set;
         }
     }
@@ -97,14 +98,12 @@ fn value_timeout(m: &Module, v: NodeId, spec: &TimeoutSpec) -> Timeout {
 
 /// Whether some node's path goes through `call` and then a step named in
 /// `steps` (`req.setTimeout(..)` after `http.request(..)`).
-pub fn used_with_step(m: &Module, call: NodeId, steps: &[String]) -> bool {
-    m.nodes.iter().any(|n| {
-        n.path.as_ref().is_some_and(|p| {
-            p.segments
-                .iter()
-                .position(|s| s.call == Some(call))
-                .is_some_and(|i| p.segments[i + 1..].iter().any(|s| steps.contains(&s.name)))
-        })
+pub fn used_with_step(cx: &Context<'_>, call: NodeId, steps: &[String]) -> bool {
+    let m = cx.module;
+    cx.uses().of(call).iter().any(|&(n, k)| {
+        segs(m, n)
+            .get(k + 1..)
+            .is_some_and(|rest| rest.iter().any(|s| steps.contains(&s.name)))
     })
 }
 
@@ -159,14 +158,42 @@ pub fn contains_external_call(cx: &Context<'_>, root: NodeId, deep: bool) -> boo
         .any(|n| external_or_wrapper_call(cx, n).is_some())
 }
 
-/// The HTTP method a request path uses, from its segments (`post`, `get`…).
+/// The HTTP method a request uses: from its path (`requests.post`,
+/// `client.put(..)`), a `method` option (`fetch(u, { method: "POST" })`,
+/// `method="POST"`) or a leading method argument (`request("POST", u)`).
 pub fn http_method(m: &Module, id: NodeId) -> Option<String> {
     const METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options"];
-    segs(m, id)
+    let is_method = |t: &str| METHODS.contains(&t.to_ascii_lowercase().as_str());
+    let from_path = segs(m, id)
         .iter()
         .rev()
-        .find(|s| METHODS.contains(&s.name.to_ascii_lowercase().as_str()))
-        .map(|s| s.name.to_ascii_lowercase())
+        .find(|s| is_method(&s.name))
+        .map(|s| s.name.to_ascii_lowercase());
+    if from_path.is_some() {
+        return from_path;
+    }
+    for (i, a) in args(m, id).iter().enumerate() {
+        match (m.kind(a.value), a.name.as_deref()) {
+            (Kind::Str(v), Some("method")) if is_method(v) => return Some(v.to_ascii_lowercase()),
+            (Kind::Str(v), None) if i == 0 && is_method(v) => return Some(v.to_ascii_lowercase()),
+            (Kind::Object { entries, .. }, None) => {
+                let method =
+                    entries
+                        .iter()
+                        .find_map(|e| match (e.key.as_deref(), m.kind(e.value)) {
+                            (Some("method"), Kind::Str(v)) if is_method(v) => {
+                                Some(v.to_ascii_lowercase())
+                            }
+                            _ => None,
+                        });
+                if method.is_some() {
+                    return method;
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Whether the external call changes remote state.

@@ -105,7 +105,7 @@ impl Rule for MissingTimeout {
                 .missing_timeout_level
                 .as_deref()
                 .map_or(Self::META.level, parse_level);
-            match timeout_at(m, id, hit.client_len, spec) {
+            match timeout_at(cx, id, hit.client_len, spec) {
                 Timeout::Set | Timeout::Unknown => continue,
                 Timeout::Unbounded(v) => out.push(
                     Finding::new(
@@ -130,7 +130,7 @@ impl Rule for MissingTimeout {
                             None if ty.timeout.is_none()
                                 && ty.default_timeout == DefaultTimeout::None => {}
                             None => continue,
-                            Some(c) => match client_timeout(m, c, hit.client_len, ty) {
+                            Some(c) => match client_timeout(cx, c, hit.client_len, ty) {
                                 Timeout::Set | Timeout::Unknown | Timeout::Unbounded(_) => continue,
                                 Timeout::Absent
                                     if ty.default_timeout == DefaultTimeout::Bounded =>
@@ -139,7 +139,9 @@ impl Rule for MissingTimeout {
                                 }
                                 Timeout::Absent if ty.report_construction => continue,
                                 // A mounted adapter can inject a default timeout.
-                                Timeout::Absent if used_with_step(m, c, &["mount".to_string()]) => {
+                                Timeout::Absent
+                                    if used_with_step(cx, c, &["mount".to_string()]) =>
+                                {
                                     continue;
                                 }
                                 Timeout::Absent => {}
@@ -178,7 +180,7 @@ impl Rule for MissingTimeout {
 fn check_construction(cx: &Context<'_>, id: NodeId, ty: &TypeModel) -> Option<Finding> {
     let m = cx.module;
     let len = segs(m, id).len();
-    match client_timeout(m, id, len, ty) {
+    match client_timeout(cx, id, len, ty) {
         Timeout::Set | Timeout::Unknown => None,
         Timeout::Unbounded(v) => Some(
             Finding::new(
@@ -202,11 +204,8 @@ fn check_construction(cx: &Context<'_>, id: NodeId, ty: &TypeModel) -> Option<Fi
             // Requests through this client that set their own timeout.
             let mut uses = 0;
             let mut covered = 0;
-            for (i, n) in m.nodes.iter().enumerate() {
-                let nid = NodeId(i as u32);
-                let Some(p) = &n.path else { continue };
-                if p.segments.get(len - 1).and_then(|s| s.call) != Some(id) || !is_own_call(m, nid)
-                {
+            for &(nid, k) in cx.uses().of(id) {
+                if k + 1 != len || !is_own_call(m, nid) {
                     continue;
                 }
                 let Some(hit) = external_call(cx, nid) else {
@@ -217,7 +216,7 @@ fn check_construction(cx: &Context<'_>, id: NodeId, ty: &TypeModel) -> Option<Fi
                 };
                 uses += 1;
                 if matches!(
-                    timeout_at(m, nid, len, spec),
+                    timeout_at(cx, nid, len, spec),
                     Timeout::Set | Timeout::Unknown
                 ) {
                     covered += 1;
@@ -242,7 +241,8 @@ fn check_construction(cx: &Context<'_>, id: NodeId, ty: &TypeModel) -> Option<Fi
 }
 
 /// The timeout of a client built by the path prefix ending at `ctor`.
-fn client_timeout(m: &Module, ctor: NodeId, len: usize, ty: &TypeModel) -> Timeout {
+fn client_timeout(cx: &Context<'_>, ctor: NodeId, len: usize, ty: &TypeModel) -> Timeout {
+    let m = cx.module;
     let Some(spec) = &ty.timeout else {
         return Timeout::Absent;
     };
@@ -268,8 +268,8 @@ fn client_timeout(m: &Module, ctor: NodeId, len: usize, ty: &TypeModel) -> Timeo
         builder: Vec::new(),
         ..spec.clone()
     };
-    match timeout_at(m, at, len, &plain) {
-        Timeout::Absent if at != ctor => timeout_at(m, ctor, len, &plain),
+    match timeout_at(cx, at, len, &plain) {
+        Timeout::Absent if at != ctor => timeout_at(cx, ctor, len, &plain),
         t => t,
     }
 }

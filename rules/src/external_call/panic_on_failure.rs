@@ -1,4 +1,4 @@
-use faultline_ir::{FuncId, FuncKind, Module, NodeId};
+use faultline_ir::{FuncId, FuncKind, Kind, Module, NodeId};
 
 use crate::external_call::helpers::external_call;
 use crate::utils::{
@@ -127,27 +127,59 @@ fn enclosing_functions(m: &Module, f: FuncId) -> impl Iterator<Item = FuncId> + 
     std::iter::successors(Some(f), move |x| m.function(*x).parent)
 }
 
-/// In `fn main`, before the first call that starts serving.
+/// Start-up code: in `fn main` before the first call that starts serving, or
+/// in a same-file function that is only called from start-up code.
 fn in_startup(m: &Module, id: NodeId) -> bool {
-    let Some(main) = enclosing_functions(m, m.owner(id)).find(|f| {
-        let func = m.function(*f);
-        func.name == "main" && func.kind == FuncKind::Function
-    }) else {
+    startup_at(m, m.owner(id), m.node(id).span.start, 0)
+}
+
+fn startup_at(m: &Module, f: FuncId, at: u32, depth: usize) -> bool {
+    let func = m.function(f);
+    if func.name == "main" && func.kind == FuncKind::Function {
+        let serve_at = m
+            .descendants(func.body)
+            .into_iter()
+            .filter(|n| {
+                matches!(
+                    call_name(m, *n),
+                    Some(
+                        "serve" | "run" | "launch" | "listen" | "run_until_stopped" | "bind_rustls"
+                    )
+                )
+            })
+            .map(|n| m.node(n).span.start)
+            .min();
+        return serve_at.is_none_or(|s| at < s);
+    }
+    if depth >= 3 || !matches!(func.kind, FuncKind::Function | FuncKind::Lambda) {
         return false;
-    };
-    let body = m.function(main).body;
-    let serve_at = m
-        .descendants(body)
-        .into_iter()
-        .filter(|n| {
-            matches!(
-                call_name(m, *n),
-                Some("serve" | "run" | "launch" | "listen" | "run_until_stopped" | "bind_rustls")
-            )
-        })
-        .map(|n| m.node(n).span.start)
-        .min();
-    serve_at.is_none_or(|s| m.node(id).span.start < s)
+    }
+    if func.kind == FuncKind::Lambda {
+        return func.parent.is_some_and(|p| startup_at(m, p, at, depth + 1));
+    }
+    // Every same-file call of this function is itself start-up code.
+    let mut callers = 0;
+    for (i, n) in m.nodes.iter().enumerate() {
+        let Kind::Call { callee, .. } = &n.kind else {
+            continue;
+        };
+        if !matches!(m.kind(*callee), Kind::Name(x) if *x == func.name) {
+            continue;
+        }
+        callers += 1;
+        let call = NodeId(i as u32);
+        // `tokio::spawn(worker(..))` at boot runs the worker while serving.
+        let spawned = m
+            .ancestors(call)
+            .any(|a| matches!(call_name(m, a), Some(n) if n.starts_with("spawn")));
+        if spawned {
+            return false;
+        }
+        if !startup_at(m, m.owner(call), n.span.start, depth + 1) {
+            return false;
+        }
+    }
+    callers > 0
 }
 
 /// `build.rs`, `benches/`, and cargo examples (`examples/*.rs`).

@@ -83,7 +83,7 @@ impl Rule for SwallowedError {
                         continue;
                     }
                     for h in handlers {
-                        if catches_failures(cx, h) && swallows(m, h, *body) {
+                        if catches_failures(cx, h) && swallows(m, h) {
                             out.push(self.handler_finding(cx, h));
                         }
                     }
@@ -316,19 +316,19 @@ fn catches_failures(cx: &Context<'_>, h: &Handler) -> bool {
 /// Whether a handler does nothing with the failure: only `pass`,
 /// `continue`, `break`, a default return or assignment, and no call, raise
 /// or use of the exception.
-fn swallows(m: &Module, h: &Handler, try_body: NodeId) -> bool {
+fn swallows(m: &Module, h: &Handler) -> bool {
     let Kind::Block(stmts) = m.kind(h.body) else {
         return false;
     };
-    let mut returns_bool = false;
     for s in stmts {
         match m.kind(*s) {
             Kind::Pass | Kind::Continue | Kind::Break => {}
             Kind::ExprStmt { expr, .. } if matches!(m.kind(*expr), Kind::Str(_)) => {}
             Kind::Return(None) => {}
-            Kind::Return(Some(v)) if crate::utils::is_default_value(m, *v) => {
-                returns_bool |= matches!(m.kind(*v), Kind::Bool(_));
-            }
+            // `return False` from a probe (`is_reachable()`): the
+            // exception is the answer.
+            Kind::Return(Some(v)) if matches!(m.kind(*v), Kind::Bool(_)) => return false,
+            Kind::Return(Some(v)) if crate::utils::is_default_value(m, *v) => {}
             Kind::Assign {
                 targets,
                 value: Some(v),
@@ -336,16 +336,6 @@ fn swallows(m: &Module, h: &Handler, try_body: NodeId) -> bool {
             } if crate::utils::is_default_value(m, *v)
                 && targets.iter().all(|t| matches!(m.kind(*t), Kind::Name(_))) => {}
             _ => return false,
-        }
-    }
-    // `try: ping(); return True / except: return False` is a probe: the
-    // exception is the answer.
-    if returns_bool {
-        let probe = m.descendants(try_body).into_iter().any(
-            |n| matches!(m.kind(n), Kind::Return(Some(v)) if matches!(m.kind(*v), Kind::Bool(_))),
-        );
-        if probe {
-            return false;
         }
     }
     true

@@ -105,7 +105,10 @@ impl Rule for UncheckedStatus {
             let k = segs(m, p).len() - 1;
             let producer_fn = m.owner(p);
             // Dropped: the response is the value of an expression statement.
+            // A dropped GET is a ping or a warm-up; a dropped write loses the
+            // only sign that it failed.
             if is_dropped(m, p)
+                && is_write(m, p, &hit)
                 && !(hit.model.returns_promise && m.language.is_js_family() && !awaited(m, p))
             {
                 if seen.insert(p) {
@@ -124,7 +127,7 @@ impl Rule for UncheckedStatus {
                 continue;
             }
             let events = events_of(cx, p, k, resp);
-            if events.is_empty() && is_write(m, p, &hit) && never_used(m, p, k) {
+            if events.is_empty() && is_write(m, p, &hit) && never_used(cx, p, k) {
                 if seen.insert(p) {
                     out.push(
                         Finding::new(
@@ -149,9 +152,10 @@ impl Rule for UncheckedStatus {
                 let guarded = events.iter().any(|&(q, e, n)| {
                     let same_fn = m.owner(n) == g;
                     match e {
-                        Event::Check => {
-                            (same_fn && q < pos) || (m.owner(n) == producer_fn && g != producer_fn)
-                        }
+                        // A status check anywhere in the reading function
+                        // (`log(resp.text)` then `if resp.status_code != 200`)
+                        // shows the failure path was thought of.
+                        Event::Check => same_fn || (m.owner(n) == producer_fn && g != producer_fn),
                         Event::Escape => same_fn && q < pos,
                         Event::Read => false,
                     }
@@ -159,7 +163,7 @@ impl Rule for UncheckedStatus {
                 if guarded {
                     continue;
                 }
-                let at = report_site(m, p, k, g, producer_fn).unwrap_or(node);
+                let at = report_site(cx, p, k, g, producer_fn).unwrap_or(node);
                 if seen.insert(at) {
                     let read = segs(m, node).get(k + 1).map_or("body", |s| s.name.as_str());
                     out.push(
@@ -212,12 +216,12 @@ fn events_of(
     let m = cx.module;
     let mut events = Vec::new();
     let mut reads_seen = HashSet::new();
-    for (i, n) in m.nodes.iter().enumerate() {
-        let d = NodeId(i as u32);
-        let Some(path) = &n.path else { continue };
-        if path.segments.get(k).and_then(|s| s.call) != Some(p) {
+    for &(d, kk) in cx.uses().of(p) {
+        if kk != k {
             continue;
         }
+        let n = m.node(d);
+        let Some(path) = &n.path else { continue };
         let start = n.span.start;
         // Result adapters keep the response: `send().map_err(..)?.json()`.
         let j = (k + 1..path.segments.len())
@@ -235,6 +239,10 @@ fn events_of(
             Some(next) if resp.body_reads.contains(&next.name) => {
                 // The outermost node of this read (the call, not its callee).
                 if path.segments.len() != j + 1 || !reads_seen.insert(start) {
+                    continue;
+                }
+                // A read made inside a same-file wrapper is judged there.
+                if next.call.is_some_and(|c| m.owner(c) != m.owner(d)) {
                     continue;
                 }
                 let read = outer_read(m, d);
@@ -350,12 +358,12 @@ fn concrete_type(t: &str) -> bool {
 
 /// The response is bound but nothing ever looks at it: every later
 /// reference is a `match`/`if let` subject whose patterns bind nothing.
-fn never_used(m: &Module, p: NodeId, k: usize) -> bool {
+fn never_used(cx: &Context<'_>, p: NodeId, k: usize) -> bool {
+    let m = cx.module;
     let mut bound = false;
-    for (i, n) in m.nodes.iter().enumerate() {
-        let d = NodeId(i as u32);
-        let Some(path) = &n.path else { continue };
-        if d == p || path.segments.get(k).and_then(|s| s.call) != Some(p) {
+    for &(d, kk) in cx.uses().of(p) {
+        let Some(path) = m.path(d) else { continue };
+        if d == p || kk != k {
             continue;
         }
         if path.segments.len() > k + 1 && !is_transparent(&path.segments[k + 1]) {
@@ -436,19 +444,24 @@ fn awaited(m: &Module, p: NodeId) -> bool {
 /// Where to report: the producing call when the read is in its function (or
 /// a callback inside it); otherwise the call of the same-file wrapper that
 /// handed the response over.
-fn report_site(m: &Module, p: NodeId, k: usize, g: FuncId, producer_fn: FuncId) -> Option<NodeId> {
+fn report_site(
+    cx: &Context<'_>,
+    p: NodeId,
+    k: usize,
+    g: FuncId,
+    producer_fn: FuncId,
+) -> Option<NodeId> {
+    let m = cx.module;
     if g == producer_fn || is_nested_in(m, g, producer_fn) {
         return Some(p);
     }
-    m.nodes.iter().enumerate().find_map(|(i, n)| {
-        let id = NodeId(i as u32);
-        let path = n.path.as_ref()?;
-        (id != p
+    cx.uses().of(p).iter().find_map(|&(id, kk)| {
+        (kk == k
+            && id != p
             && m.owner(id) == g
-            && matches!(n.kind, Kind::Call { .. })
-            && path.segments.len() == k + 1
-            && path.segments.get(k).and_then(|s| s.call) == Some(p))
-        .then_some(id)
+            && matches!(m.kind(id), Kind::Call { .. })
+            && segs(m, id).len() == k + 1)
+            .then_some(id)
     })
 }
 

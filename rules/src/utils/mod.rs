@@ -1,6 +1,8 @@
 //! Helpers shared by every family: looking through value-preserving
 //! wrappers, test-code detection, source snippets.
 
+use std::collections::HashMap;
+
 use faultline_ir::{FuncId, Kind, Module, NodeId, Segment, Span};
 
 use crate::Context;
@@ -191,4 +193,33 @@ pub fn is_request_handler(m: &Module, f: FuncId) -> bool {
         && matches!(func.params[0].name.as_str(), "req" | "request")
         && matches!(func.params[1].name.as_str(), "res" | "response" | "reply");
     decorated || attributed || extractor || express
+}
+
+/// Which nodes' paths go through which call: `resp.json()` goes through the
+/// `requests.get(..)` call that made `resp`.
+#[derive(Debug, Default)]
+pub struct Uses {
+    by_call: HashMap<NodeId, Vec<(NodeId, usize)>>,
+}
+
+impl Uses {
+    /// Indexes a module.
+    pub fn new(m: &Module) -> Uses {
+        let mut by_call: HashMap<NodeId, Vec<(NodeId, usize)>> = HashMap::new();
+        for (i, n) in m.nodes.iter().enumerate() {
+            let Some(p) = &n.path else { continue };
+            for (k, s) in p.segments.iter().enumerate() {
+                if let Some(c) = s.call {
+                    by_call.entry(c).or_default().push((NodeId(i as u32), k));
+                }
+            }
+        }
+        Uses { by_call }
+    }
+
+    /// The nodes whose path goes through `call`, with the index of the
+    /// segment `call` made, in node order.
+    pub fn of(&self, call: NodeId) -> &[(NodeId, usize)] {
+        self.by_call.get(&call).map_or(&[], Vec::as_slice)
+    }
 }
