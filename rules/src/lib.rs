@@ -59,9 +59,32 @@ impl<'a> Context<'a> {
         self.uses.get_or_init(|| utils::Uses::new(self.module))
     }
 
-    /// Records a finding.
-    pub fn report(&mut self, finding: Finding) {
+    /// Records a finding. Spans are cut to their first line: a finding
+    /// points at where the offending call or statement starts, not at the
+    /// whole multi-line expression.
+    pub fn report(&mut self, mut finding: Finding) {
+        finding.span = self.first_line(finding.span);
+        for r in &mut finding.related {
+            r.span = self.first_line(r.span);
+        }
         self.findings.push(finding);
+    }
+
+    fn first_line(&self, span: faultline_ir::Span) -> faultline_ir::Span {
+        let text = self
+            .source
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("");
+        match text.find('\n') {
+            Some(i) => {
+                let trimmed = text[..i].trim_end();
+                faultline_ir::Span {
+                    start: span.start,
+                    end: span.start + trimmed.len().max(1) as u32,
+                }
+            }
+            None => span,
+        }
     }
 
     /// The findings reported so far, consuming the context.

@@ -2,7 +2,7 @@ use faultline_ir::{FuncId, FuncKind, Kind, Language, Module, NodeId};
 
 use crate::external_call::helpers::external_or_wrapper_call;
 use crate::models;
-use crate::utils::{args, call_name, callee, in_test_code, receiver, segs, snippet};
+use crate::utils::{args, call_label, call_name, callee, in_test_code, receiver, segs};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -97,7 +97,7 @@ fn python_floating(cx: &Context<'_>, call: NodeId) -> Option<Finding> {
                 m.node(call).span,
                 format!(
                     "the task from `{}` is not kept; it can be garbage-collected before it finishes",
-                    callee_text(cx, call)
+                    call_label(cx, call)
                 ),
             )
             .with_help("keep a reference (e.g. add it to a set and discard it in `add_done_callback`) or await it"),
@@ -139,7 +139,7 @@ fn js_floating(cx: &Context<'_>, expr: NodeId) -> Option<Finding> {
         }
         format!(
             "the promise of `{}` is neither awaited nor handled",
-            callee_text(cx, call)
+            call_label(cx, call)
         )
     } else {
         let f = same_file_async(m, call)?;
@@ -191,8 +191,4 @@ fn class_of(m: &Module, mut f: FuncId) -> Option<String> {
         }
         f = func.parent?;
     }
-}
-
-fn callee_text(cx: &Context<'_>, call: NodeId) -> String {
-    callee(cx.module, call).map_or_else(|| snippet(cx, call), |c| snippet(cx, c))
 }

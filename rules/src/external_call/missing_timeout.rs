@@ -4,7 +4,7 @@ use faultline_ir::{Kind, Module, NodeId};
 
 use crate::external_call::helpers::{Timeout, external_call, timeout_at, used_with_step};
 use crate::models::{self, DefaultTimeout, TimeoutSpec, TypeModel};
-use crate::utils::{callee, in_test_code, is_own_call, segs, snippet};
+use crate::utils::{call_label, in_test_code, is_own_call, segs};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -111,7 +111,7 @@ impl Rule for MissingTimeout {
                     Finding::new(
                         &Self::META,
                         m.node(id).span,
-                        format!("`{}` has its timeout turned off", name(cx, id)),
+                        format!("`{}` has its timeout turned off", call_label(cx, id)),
                     )
                     .with_level(level)
                     .with_related(m.node(v).span, "no timeout here")
@@ -152,7 +152,7 @@ impl Rule for MissingTimeout {
                     {
                         continue;
                     }
-                    let what = name(cx, id);
+                    let what = call_label(cx, id);
                     let message = if level == Level::Note {
                         format!(
                             "`{what}` has no `signal`; it waits up to the runtime's 300 s limit"
@@ -188,7 +188,7 @@ fn check_construction(cx: &Context<'_>, id: NodeId, ty: &TypeModel) -> Option<Fi
                 m.node(id).span,
                 format!(
                     "`{}` builds a client with its timeout turned off",
-                    name(cx, id)
+                    call_label(cx, id)
                 ),
             )
             .with_related(m.node(v).span, "no timeout here")
@@ -231,7 +231,7 @@ fn check_construction(cx: &Context<'_>, id: NodeId, ty: &TypeModel) -> Option<Fi
                     m.node(id).span,
                     format!(
                         "`{}` builds a client with no timeout; its requests can wait forever",
-                        name(cx, id)
+                        call_label(cx, id)
                     ),
                 )
                 .with_help(help(m.language)),
@@ -316,10 +316,6 @@ fn bounded_by_wrapper(m: &Module, id: NodeId) -> bool {
                 .iter()
                 .any(|arg| m.ancestors(id).any(|x| x == arg.value) || arg.value == id)
     })
-}
-
-fn name(cx: &Context<'_>, id: NodeId) -> String {
-    callee(cx.module, id).map_or_else(|| snippet(cx, id), |c| snippet(cx, c))
 }
 
 fn parse_level(s: &str) -> Level {

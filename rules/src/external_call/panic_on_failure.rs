@@ -2,7 +2,7 @@ use faultline_ir::{FuncId, FuncKind, Kind, Module, NodeId};
 
 use crate::external_call::helpers::external_call;
 use crate::utils::{
-    call_name, in_test_code, is_request_handler, receiver, segs, snippet, strip_await,
+    call_label, call_name, in_test_code, is_request_handler, receiver, segs, strip_await,
 };
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 
@@ -84,8 +84,7 @@ impl Rule for PanicOnFailure {
             } else {
                 Level::Warning
             };
-            let what = crate::utils::callee(m, target)
-                .map_or_else(|| snippet(cx, target), |c| snippet(cx, c));
+            let what = call_label(cx, target);
             out.push(
                 Finding::new(
                     &Self::META,

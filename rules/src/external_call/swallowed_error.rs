@@ -2,7 +2,7 @@ use faultline_ir::{Handler, Kind, Language, Module, NodeId};
 
 use crate::external_call::helpers::{contains_external_call, external_call, is_write};
 use crate::models;
-use crate::utils::{args, call_name, in_test_code, receiver, segs, snippet, strip_await};
+use crate::utils::{args, call_label, call_name, in_test_code, receiver, segs, strip_await};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -104,7 +104,7 @@ impl Rule for SwallowedError {
                                 m.node(id).span,
                                 format!(
                                     "the `Result` of `{}` is discarded with `let _ =`",
-                                    snippet_callee(cx, call)
+                                    call_label(cx, call)
                                 ),
                             )
                             .with_help("handle the error: log it, return it with `?`, or count it"),
@@ -134,7 +134,7 @@ impl Rule for SwallowedError {
                                 m.node(id).span,
                                 format!(
                                     "the error of `{}` is ignored: `if let Ok(..)` has no `else`",
-                                    snippet_callee(cx, call)
+                                    call_label(cx, call)
                                 ),
                             )
                             .with_help("add an `else` (or match on `Err(e)`) that logs or returns the error"),
@@ -202,10 +202,7 @@ impl SwallowedError {
                 Finding::new(
                     &Self::META,
                     m.node(expr).span,
-                    format!(
-                        "`.ok()` discards the error of `{}`",
-                        snippet_callee(cx, call)
-                    ),
+                    format!("`.ok()` discards the error of `{}`", call_label(cx, call)),
                 )
                 .with_help("handle the error: log it, return it with `?`, or count it"),
             );
@@ -270,7 +267,7 @@ impl SwallowedError {
                 m.node(id).span,
                 format!(
                     "`.{name}(..)` replaces the error of `{}` with a default",
-                    snippet_callee(cx, call)
+                    call_label(cx, call)
                 ),
             )
             .with_help("log the error before falling back, or return it with `?`"),
@@ -357,8 +354,4 @@ fn empty_callback(m: &Module, v: NodeId) -> bool {
         }),
         _ => crate::utils::is_default_value(m, body),
     }
-}
-
-fn snippet_callee(cx: &Context<'_>, call: NodeId) -> String {
-    crate::utils::callee(cx.module, call).map_or_else(|| snippet(cx, call), |c| snippet(cx, c))
 }

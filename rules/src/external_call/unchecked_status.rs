@@ -4,7 +4,7 @@ use faultline_ir::{FuncId, Kind, Module, NodeId, Spread};
 
 use crate::external_call::helpers::{external_call, is_write};
 use crate::models::{self, ResponseModel};
-use crate::utils::{in_test_code, segs, snippet, strip_await};
+use crate::utils::{call_label, in_test_code, segs};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -118,10 +118,10 @@ impl Rule for UncheckedStatus {
                             m.node(p).span,
                             format!(
                                 "the response of `{}` is dropped without checking its status",
-                                callee_text(cx, p)
+                                call_label(cx, p)
                             ),
                         )
-                        .with_help(help(m.language)),
+                        .with_help(dropped_help(m.language)),
                     );
                 }
                 continue;
@@ -135,10 +135,10 @@ impl Rule for UncheckedStatus {
                             m.node(p).span,
                             format!(
                                 "the response of `{}` is never inspected, so a failed write goes unnoticed",
-                                callee_text(cx, p)
+                                call_label(cx, p)
                             ),
                         )
-                        .with_help(help(m.language)),
+                        .with_help(dropped_help(m.language)),
                     );
                 }
                 continue;
@@ -165,14 +165,18 @@ impl Rule for UncheckedStatus {
                 }
                 let at = report_site(cx, p, k, g, producer_fn).unwrap_or(node);
                 if seen.insert(at) {
-                    let read = segs(m, node).get(k + 1).map_or("body", |s| s.name.as_str());
+                    let read = segs(m, node)
+                        .iter()
+                        .skip(k + 1)
+                        .find(|s| !is_transparent(s))
+                        .map_or("body", |s| s.name.as_str());
                     out.push(
                         Finding::new(
                             &Self::META,
                             m.node(at).span,
                             format!(
                                 "the response of `{}` is read with `.{read}` before its status is checked",
-                                callee_text(cx, at)
+                                call_label(cx, at)
                             ),
                         )
                         .with_related(m.node(node).span, "body read here")
@@ -495,11 +499,6 @@ fn client_raises(cx: &Context<'_>, p: NodeId, client_len: usize) -> bool {
     })
 }
 
-fn callee_text(cx: &Context<'_>, id: NodeId) -> String {
-    let target = crate::utils::callee(cx.module, strip_await(cx.module, id)).unwrap_or(id);
-    snippet(cx, target)
-}
-
 fn help(lang: faultline_ir::Language) -> &'static str {
     match lang {
         faultline_ir::Language::Python => {
@@ -509,5 +508,17 @@ fn help(lang: faultline_ir::Language) -> &'static str {
             "call `.error_for_status()?` (or check `.status()`) before reading the body"
         }
         _ => "check `res.ok` (or `res.status`) and handle the error before reading the body",
+    }
+}
+
+fn dropped_help(lang: faultline_ir::Language) -> &'static str {
+    match lang {
+        faultline_ir::Language::Python => {
+            "keep the response and call `raise_for_status()` (or check `status_code`)"
+        }
+        faultline_ir::Language::Rust => {
+            "chain `.error_for_status()?` (or check `.status()`) so a 4xx/5xx is an error"
+        }
+        _ => "keep the response and check `res.ok`; throw or log when it is false",
     }
 }

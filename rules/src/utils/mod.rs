@@ -80,6 +80,26 @@ pub fn snippet(cx: &Context<'_>, id: NodeId) -> String {
     }
 }
 
+/// How messages name a call: its callee as written when that is short and on
+/// one line (`requests.get`, `self.session.post`), otherwise the first and
+/// last segments of its path (`sqlx…fetch_one`).
+pub fn call_label(cx: &Context<'_>, call: NodeId) -> String {
+    let m = cx.module;
+    let call = strip_await(m, call);
+    let Some(c) = callee(m, call) else {
+        return snippet(cx, call);
+    };
+    let t = text(cx, m.node(c).span).trim();
+    if !t.contains('\n') && t.chars().count() <= 48 {
+        return t.to_string();
+    }
+    let s = segs(m, call);
+    match (s.first(), s.last()) {
+        (Some(a), Some(b)) if s.len() > 1 => format!("{}…{}", a.name, b.name),
+        _ => call_name(m, call).map_or_else(|| snippet(cx, c), str::to_string),
+    }
+}
+
 /// The callee of a call or `new`.
 pub fn callee(m: &Module, id: NodeId) -> Option<NodeId> {
     match m.kind(id) {
