@@ -29,6 +29,7 @@ pub struct Context<'a> {
     /// Whether the whole file is test code (under `tests/`, `test_*.py`,
     /// `*.test.ts`, …), decided by the engine.
     pub is_test_file: bool,
+    models: &'a models::Models,
     findings: Vec<Finding>,
     uses: std::cell::OnceCell<utils::Uses>,
 }
@@ -48,9 +49,22 @@ impl<'a> Context<'a> {
             path,
             lines,
             is_test_file,
+            models: models::builtin(),
             findings: Vec::new(),
             uses: std::cell::OnceCell::new(),
         }
+    }
+
+    /// With these API models instead of the built-in ones (the built-ins
+    /// plus a project's own, from its configuration).
+    pub fn with_models(mut self, models: &'a models::Models) -> Self {
+        self.models = models;
+        self
+    }
+
+    /// The API models rules consult.
+    pub fn models(&self) -> &'a models::Models {
+        self.models
     }
 
     /// For each call node, the nodes whose resolved path goes through it

@@ -1,7 +1,6 @@
 use faultline_ir::{FuncId, FuncKind, Kind, Language, Module, NodeId};
 
 use crate::external_call::helpers::external_or_wrapper_call;
-use crate::models;
 use crate::utils::{args, call_label, call_name, callee, in_test_code, receiver, segs};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
 
@@ -90,7 +89,7 @@ impl Rule for FloatingPromise {
 
 fn python_floating(cx: &Context<'_>, call: NodeId) -> Option<Finding> {
     let m = cx.module;
-    if models::builtin().is_spawn(m.language, segs(m, call)) {
+    if cx.models().is_spawn(m.language, segs(m, call)) {
         return Some(
             Finding::new(
                 &FloatingPromise::META,

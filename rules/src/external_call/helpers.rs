@@ -3,7 +3,7 @@
 use faultline_ir::{Kind, Module, NodeId, Spread};
 
 use crate::Context;
-use crate::models::{self, CallMatch, TimeoutSpec};
+use crate::models::{CallMatch, TimeoutSpec};
 use crate::utils::{args, segs};
 
 /// Whether a timeout is given at a call or constructor.
@@ -108,7 +108,7 @@ pub fn used_with_step(cx: &Context<'_>, call: NodeId, steps: &[String]) -> bool 
 }
 
 /// The model of an external call node (its own call, not a wrapper's).
-pub fn external_call<'m>(cx: &Context<'_>, id: NodeId) -> Option<CallMatch<'m>> {
+pub fn external_call<'a>(cx: &Context<'a>, id: NodeId) -> Option<CallMatch<'a>> {
     let m = cx.module;
     if !matches!(m.kind(id), Kind::Call { .. } | Kind::New { .. }) {
         return None;
@@ -117,12 +117,12 @@ pub fn external_call<'m>(cx: &Context<'_>, id: NodeId) -> Option<CallMatch<'m>> 
     if s.last().and_then(|x| x.call) != Some(id) {
         return None;
     }
-    models::builtin().call(m.language, s)
+    cx.models().call(m.language, s)
 }
 
 /// The model of an external call node, or of a same-file wrapper call whose
 /// path leads to one (`send_email(..)` that returns `requests.post(..)`).
-pub fn external_or_wrapper_call<'m>(cx: &Context<'_>, id: NodeId) -> Option<CallMatch<'m>> {
+pub fn external_or_wrapper_call<'a>(cx: &Context<'a>, id: NodeId) -> Option<CallMatch<'a>> {
     let m = cx.module;
     if !matches!(m.kind(id), Kind::Call { .. } | Kind::New { .. }) {
         return None;
@@ -131,7 +131,7 @@ pub fn external_or_wrapper_call<'m>(cx: &Context<'_>, id: NodeId) -> Option<Call
     // Only the call's own path: not a callee member whose path merely
     // passes through an external call (`resp.json`).
     s.last()?.call?;
-    if let Some(hit) = models::builtin().call(m.language, s) {
+    if let Some(hit) = cx.models().call(m.language, s) {
         return Some(hit);
     }
     // `fetch_contact(id)` whose path is `crm.get().json()`: the external

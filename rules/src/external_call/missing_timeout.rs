@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use faultline_ir::{Kind, Module, NodeId};
 
 use crate::external_call::helpers::{Timeout, external_call, timeout_at, used_with_step};
-use crate::models::{self, DefaultTimeout, TimeoutSpec, TypeModel};
+use crate::models::{DefaultTimeout, TimeoutSpec, TypeModel};
 use crate::utils::{call_label, in_test_code, is_own_call, segs};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 
@@ -71,7 +71,7 @@ impl Rule for MissingTimeout {
 
     fn check(&self, cx: &mut Context<'_>) {
         let m = cx.module;
-        let models = models::builtin();
+        let models = cx.models();
         let mut flagged_ctors = HashSet::new();
         let mut out = Vec::new();
         for i in 0..m.nodes.len() {

@@ -1,7 +1,6 @@
 use faultline_ir::{Handler, Kind, Language, Module, NodeId};
 
 use crate::external_call::helpers::{contains_external_call, external_call, is_write};
-use crate::models;
 use crate::utils::{args, call_label, call_name, in_test_code, receiver, segs, strip_await};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 
@@ -306,7 +305,7 @@ fn catches_failures(cx: &Context<'_>, h: &Handler) -> bool {
         let broad = s.len() == 1 && matches!(s[0].name.as_str(), "Exception" | "BaseException");
         let named_broad =
             matches!(m.kind(*t), Kind::Name(n) if n == "Exception" || n == "BaseException");
-        broad || named_broad || models::builtin().is_external_exception(m.language, s)
+        broad || named_broad || cx.models().is_external_exception(m.language, s)
     })
 }
 

@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use faultline_ir::{FuncId, Kind, Module, NodeId, Spread};
 
 use crate::external_call::helpers::{external_call, is_write};
-use crate::models::{self, ResponseModel};
+use crate::models::ResponseModel;
 use crate::utils::{call_label, in_test_code, segs};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
 
@@ -78,7 +78,7 @@ impl Rule for UncheckedStatus {
 
     fn check(&self, cx: &mut Context<'_>) {
         let m = cx.module;
-        let models = models::builtin();
+        let models = cx.models();
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         for i in 0..m.nodes.len() {
@@ -333,7 +333,7 @@ fn validated(cx: &Context<'_>, read: NodeId, member: &str) -> bool {
                 if s.first().is_some_and(|x| x.name == "JSON") {
                     return false;
                 }
-                if models::builtin().is_validator(m.language, s) {
+                if cx.models().is_validator(m.language, s) {
                     return true;
                 }
                 // `Model(**resp.json())`: a model class built from the body.

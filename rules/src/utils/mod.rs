@@ -1,6 +1,8 @@
 //! Helpers shared by every family: looking through value-preserving
 //! wrappers, test-code detection, source snippets.
 
+pub mod sql;
+
 use std::collections::HashMap;
 
 use faultline_ir::{FuncId, Kind, Module, NodeId, Segment, Span};
