@@ -16,6 +16,18 @@ pub use registry::{Rule, all_rules, find_rule};
 
 use faultline_ir::{LineIndex, Module};
 
+/// Facts every rule relies on, added to a freshly lowered module before
+/// the rules run: which functions are request handlers of a known web
+/// framework (`Function::is_handler`).
+pub fn prepare(module: &mut Module, _models: &models::Models) {
+    let handlers: Vec<bool> = (0..module.functions.len())
+        .map(|i| utils::is_request_handler(module, faultline_ir::FuncId(i as u32)))
+        .collect();
+    for (f, h) in module.functions.iter_mut().zip(handlers) {
+        f.is_handler = h;
+    }
+}
+
 /// What a rule sees of one file.
 pub struct Context<'a> {
     /// The lowered file.

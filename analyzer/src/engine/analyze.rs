@@ -37,7 +37,7 @@ pub fn analyze_source(
     rules: &[&'static dyn Rule],
     is_test_file: bool,
 ) -> FileResult {
-    let module = match faultline_grammars::lower(lang, source) {
+    let mut module = match faultline_grammars::lower(lang, source) {
         Ok(module) => module,
         Err(e) => {
             return FileResult {
@@ -46,6 +46,7 @@ pub fn analyze_source(
             };
         }
     };
+    faultline_rules::prepare(&mut module, faultline_rules::models::builtin());
     let lines = LineIndex::new(source);
     let mut cx = Context::new(&module, source, path, &lines, is_test_file);
     for rule in rules

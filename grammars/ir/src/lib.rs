@@ -26,7 +26,7 @@
 use std::fmt;
 
 /// Bumped whenever the shape of the IR changes.
-pub const IR_VERSION: u32 = 1;
+pub const IR_VERSION: u32 = 2;
 
 /// A half-open byte range `[start, end)` in the source file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -615,6 +615,11 @@ pub struct Function {
     /// `describe`/`it` callbacks. Set by the front-end; the engine also marks
     /// whole test files.
     pub is_test: bool,
+    /// A request handler of a known web framework (a Flask/FastAPI route,
+    /// an Express/Koa/Nest handler, an axum/actix/rocket handler). Set by the
+    /// rules' request-context pass from the framework models, after
+    /// lowering; front-ends leave it `false`.
+    pub is_handler: bool,
 }
 
 /// An import binding: `import requests as rq` binds `rq` to `requests`.
@@ -686,6 +691,7 @@ impl Module {
             class: None,
             parent: None,
             is_test: false,
+            is_handler: false,
         });
         m
     }

@@ -1210,6 +1210,7 @@ impl<'a> Lowerer<'a> {
             class,
             parent: Some(self.func),
             is_test,
+            is_handler: false,
         });
         let saved = (self.func, self.class.take(), self.in_test);
         self.func = fid;
@@ -1238,6 +1239,7 @@ impl<'a> Lowerer<'a> {
             class: None,
             parent: Some(self.func),
             is_test: self.in_test,
+            is_handler: false,
         });
         let saved = (self.func, self.class.take());
         self.func = fid;

@@ -1259,6 +1259,7 @@ impl<'t> Lowerer<'t> {
             class,
             parent: Some(self.ctx.func),
             is_test,
+            is_handler: false,
         });
         let mut tps = (*self.ctx.type_params).clone();
         tps.extend(self.type_param_names(n));
@@ -2318,6 +2319,7 @@ impl<'t> Lowerer<'t> {
             class: None,
             parent: Some(self.ctx.func),
             is_test: self.ctx.in_test,
+            is_handler: false,
         })
     }
 

@@ -1499,6 +1499,7 @@ impl<'a> Lowerer<'a> {
             class: opts.class,
             parent: Some(parent),
             is_test,
+            is_handler: false,
         });
         if self.depth >= MAX_DEPTH {
             let body = self.add(Kind::Block(Vec::new()), n);

@@ -1,9 +1,7 @@
 use faultline_ir::{FuncId, FuncKind, Kind, Module, NodeId};
 
 use crate::external_call::helpers::external_call;
-use crate::utils::{
-    call_label, call_name, in_test_code, is_request_handler, receiver, segs, strip_await,
-};
+use crate::utils::{call_label, call_name, in_test_code, receiver, segs, strip_await};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -78,7 +76,7 @@ impl Rule for PanicOnFailure {
             if !fallible_external(cx, target) || in_test_code(cx, id) || in_startup(m, id) {
                 continue;
             }
-            let handler = enclosing_functions(m, m.owner(id)).any(|f| is_request_handler(m, f));
+            let handler = enclosing_functions(m, m.owner(id)).any(|f| m.function(f).is_handler);
             let level = if handler {
                 Level::Error
             } else {
