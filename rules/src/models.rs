@@ -400,6 +400,7 @@ pub const BUILTIN: &[(&str, &str)] = model_files![
     "python/stdlib.toml",
     "python/asyncio.toml",
     "python/validation.toml",
+    "python/urllib3.toml",
     "typescript/axios.toml",
     "typescript/fetch.toml",
     "typescript/node.toml",
@@ -410,6 +411,7 @@ pub const BUILTIN: &[(&str, &str)] = model_files![
     "rust/std.toml",
     "rust/sqlx.toml",
     "rust/redis.toml",
+    "rust/lettre.toml",
 ];
 
 impl Models {

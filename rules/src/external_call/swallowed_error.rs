@@ -87,6 +87,30 @@ impl Rule for SwallowedError {
                         }
                     }
                 }
+                Kind::With { items, body, .. } if m.language == Language::Python => {
+                    let suppresses = items.iter().any(|it| {
+                        segs(m, it.context)
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .eq(["contextlib", "suppress"])
+                            && args(m, it.context)
+                                .iter()
+                                .any(|a| catches_type(cx, a.value))
+                    });
+                    if suppresses
+                        && !in_test_code(cx, id)
+                        && contains_external_call(cx, *body, false)
+                    {
+                        out.push(
+                            Finding::new(
+                                &Self::META,
+                                m.node(id).span,
+                                "`contextlib.suppress(..)` silences the failure of an external call",
+                            )
+                            .with_help("catch the error and log it, or let it propagate"),
+                        );
+                    }
+                }
                 Kind::Assign {
                     targets,
                     value: Some(v),
@@ -300,13 +324,18 @@ fn catches_failures(cx: &Context<'_>, h: &Handler) -> bool {
             _ => types.push(*t),
         }
     }
-    types.iter().any(|t| {
-        let s = segs(m, *t);
-        let broad = s.len() == 1 && matches!(s[0].name.as_str(), "Exception" | "BaseException");
-        let named_broad =
-            matches!(m.kind(*t), Kind::Name(n) if n == "Exception" || n == "BaseException");
-        broad || named_broad || cx.models().is_external_exception(m.language, s)
-    })
+    types.iter().any(|t| catches_type(cx, *t))
+}
+
+/// Whether an exception type is broad (`Exception`) or a modeled failure of
+/// an external call (`requests.RequestException`, `OSError`).
+fn catches_type(cx: &Context<'_>, t: NodeId) -> bool {
+    let m = cx.module;
+    let s = segs(m, t);
+    let broad = s.len() == 1 && matches!(s[0].name.as_str(), "Exception" | "BaseException");
+    let named_broad =
+        matches!(m.kind(t), Kind::Name(n) if n == "Exception" || n == "BaseException");
+    broad || named_broad || cx.models().is_external_exception(m.language, s)
 }
 
 /// Whether a handler does nothing with the failure: only `pass`,
