@@ -61,7 +61,10 @@ fn synthetic_report_is_valid_sarif() {
         "file:///repo/"
     );
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 3);
+    // The three rules that ran, then the suppression pseudo-rule.
+    assert_eq!(rules.len(), 4);
+    assert_eq!(rules[3]["id"], "faultline/suppression");
+    assert!(run.get("automationDetails").is_none());
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
     for result in results {

@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use faultline_grammars::Lang;
+use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
 
 use super::{Notice, NoticeKind, Skipped, relative_path};
@@ -140,8 +141,16 @@ pub struct Discovery {
 }
 
 /// The one walker configuration. `threads == 0` picks a default.
-pub fn walk_builder(paths: &[PathBuf], threads: usize) -> Option<WalkBuilder> {
-    let (first, rest) = paths.split_first()?;
+/// `exclude` holds gitignore-style globs relative to `exclude_base`.
+pub fn walk_builder(
+    paths: &[PathBuf],
+    threads: usize,
+    exclude: &[String],
+    exclude_base: &Path,
+) -> Result<Option<WalkBuilder>, ignore::Error> {
+    let Some((first, rest)) = paths.split_first() else {
+        return Ok(None);
+    };
     let mut builder = WalkBuilder::new(first);
     for path in rest {
         builder.add(path);
@@ -151,7 +160,14 @@ pub fn walk_builder(paths: &[PathBuf], threads: usize) -> Option<WalkBuilder> {
         .require_git(false)
         .follow_links(false)
         .threads(threads);
-    Some(builder)
+    if !exclude.is_empty() {
+        let mut overrides = OverrideBuilder::new(exclude_base);
+        for glob in exclude {
+            overrides.add(&format!("!{glob}"))?;
+        }
+        builder.overrides(overrides.build()?);
+    }
+    Ok(Some(builder))
 }
 
 enum Found {
@@ -161,9 +177,18 @@ enum Found {
 }
 
 /// Walks `paths` (absolute) and sorts what it finds.
-pub fn discover(paths: &[PathBuf], root: &Path, max_file_size: u64, threads: usize) -> Discovery {
-    let Some(builder) = walk_builder(paths, threads) else {
-        return Discovery::default();
+pub fn discover(
+    paths: &[PathBuf],
+    root: &Path,
+    max_file_size: u64,
+    threads: usize,
+    exclude: &[String],
+    exclude_base: &Path,
+) -> Result<Discovery, super::Error> {
+    let builder = walk_builder(paths, threads, exclude, exclude_base)
+        .map_err(|e| super::Error::Exclude(e.to_string()))?;
+    let Some(builder) = builder else {
+        return Ok(Discovery::default());
     };
     let found = Mutex::new(Vec::new());
     builder.build_parallel().run(|| {
@@ -189,7 +214,7 @@ pub fn discover(paths: &[PathBuf], root: &Path, max_file_size: u64, threads: usi
     discovery.files.dedup_by(|a, b| a.path == b.path);
     discovery.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     discovery.skipped.dedup();
-    discovery
+    Ok(discovery)
 }
 
 fn visit(
