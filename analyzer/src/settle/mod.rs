@@ -49,6 +49,14 @@ impl Default for Settings {
     }
 }
 
+/// Whether only blanks (or the `{` of a JSX `{/* … */}`) precede the
+/// comment on its line.
+fn alone_on_its_line(source: &str, lines: &LineIndex, span: Span) -> bool {
+    let start = lines.line_start(lines.line(span.start)) as usize;
+    let before = source.get(start..span.start as usize).unwrap_or("").trim();
+    before.is_empty() || before == "{"
+}
+
 /// What settling one file produced.
 #[derive(Debug, Default)]
 pub(crate) struct Settled {
@@ -94,6 +102,7 @@ pub(crate) fn settle_file(
                     span: c.span,
                     first_line: line_of(c.span),
                     last_line: lines.line(c.span.end.saturating_sub(1).max(c.span.start)),
+                    covers_next: alone_on_its_line(source, &lines, c.span),
                     rules,
                     reason,
                 })

@@ -1,8 +1,9 @@
 //! Inline suppressions.
 //!
 //! A comment holding `faultline: ignore[RULE-ID] REASON` silences the
-//! findings of that rule on the comment's own line(s) and on the line just
-//! below it. Several ids may be listed (`ignore[a, b]`). Any comment syntax
+//! findings of that rule on the comment's own line(s) and, when the comment
+//! stands on a line of its own, on the line just below it (a comment after
+//! code covers that line only). Several ids may be listed (`ignore[a, b]`). Any comment syntax
 //! of the language works (`#`, `//`, `/* */`, `{/* */}` in JSX), because
 //! suppressions are read from the comments the front-end kept, never from
 //! strings.
@@ -30,8 +31,10 @@ pub struct Suppression {
     pub span: Span,
     /// The first line of the comment (1-based).
     pub first_line: usize,
-    /// The last line of the comment; the line below it is covered too.
+    /// The last line of the comment.
     pub last_line: usize,
+    /// The comment stands alone on its line, so it covers the next line.
+    pub covers_next: bool,
     /// The rule ids, or `None` for a blanket `ignore`.
     pub rules: Option<Vec<String>>,
     /// Why, when given.
@@ -41,7 +44,7 @@ pub struct Suppression {
 impl Suppression {
     /// Whether it covers a finding on `line`.
     pub fn covers(&self, line: usize) -> bool {
-        self.first_line <= line && line <= self.last_line + 1
+        self.first_line <= line && line <= self.last_line + usize::from(self.covers_next)
     }
 }
 
@@ -210,6 +213,7 @@ mod tests {
             span: Span::new(0, 1),
             first_line: line,
             last_line: line,
+            covers_next: true,
             rules: Some(rules.iter().map(|r| (*r).to_string()).collect()),
             reason: reason.map(str::to_string),
         };
