@@ -35,12 +35,17 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
 
 use faultline_rules::Level;
 use faultline_rules::models::{ModelError, Models};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use thiserror::Error;
+
+use crate::engine::{DEFAULT_MAX_FILE_SIZE, ScanOptions, select_rules};
 
 /// The file names searched for, in order, in each directory.
 pub const FILE_NAMES: [&str; 2] = ["faultline.toml", "pyproject.toml"];
@@ -436,6 +441,71 @@ fn glob_set(globs: &[String]) -> Result<GlobSet, globset::Error> {
         b.add(Glob::new(&dir_contents)?);
     }
     b.build()
+}
+
+/// Fills `options` from a configuration (when there is one) and the
+/// command line's `--select`, `--ignore` and `--max-file-size`: the command
+/// line's `select` replaces the file's, its `ignore` adds to the file's
+/// (and to the rules set `off`), its `max_file_size` wins.
+pub fn configure(
+    options: &mut ScanOptions,
+    loaded: Option<&Loaded>,
+    select: &[String],
+    ignore: &[String],
+    max_file_size: Option<u64>,
+) -> anyhow::Result<()> {
+    let catalog: Vec<&'static str> = faultline_rules::all_rules()
+        .iter()
+        .map(|r| r.meta().id)
+        .collect();
+    let mut select = select.to_vec();
+    let mut ignore = ignore.to_vec();
+    options.max_file_size = max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
+    if let Some(loaded) = loaded {
+        let c = &loaded.config;
+        // The file's own lists are checked with the file named.
+        select_rules(faultline_rules::all_rules(), &c.select, &c.ignore)
+            .with_context(|| format!("invalid configuration in `{}`", loaded.path.display()))?;
+        let levels = loaded.levels(&catalog)?;
+        if select.iter().all(|s| s.trim().is_empty()) {
+            select.clone_from(&c.select);
+        }
+        ignore.extend(c.ignore.iter().cloned());
+        ignore.extend(
+            levels
+                .off
+                .iter()
+                .filter(|o| o.as_str() != SUPPRESSION_RULE)
+                .cloned(),
+        );
+        if max_file_size.is_none()
+            && let Some(max) = c.max_file_size
+        {
+            options.max_file_size = max;
+        }
+        options.exclude = loaded.exclude()?;
+        options.exclude_base = Some(loaded.dir.clone());
+        options.models = loaded.models()?.map(Arc::new);
+        options.settings.zones = loaded.zones()?;
+        options.settings.levels = levels;
+    }
+    options.rules = select_rules(faultline_rules::all_rules(), &select, &ignore)?;
+    Ok(())
+}
+
+/// [`ScanOptions`] for `paths` with the configuration found upward from the
+/// first of them: what `faultline scan PATH...` runs with no other flag.
+pub fn discovered_options(paths: Vec<PathBuf>) -> anyhow::Result<ScanOptions> {
+    let loaded = match paths.first() {
+        Some(first) => discover(first)?,
+        None => None,
+    };
+    let mut options = ScanOptions {
+        paths,
+        ..ScanOptions::default()
+    };
+    configure(&mut options, loaded.as_ref(), &[], &[], None)?;
+    Ok(options)
 }
 
 /// What `faultline init` writes.

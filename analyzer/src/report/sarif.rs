@@ -314,23 +314,41 @@ fn notice_id(kind: NoticeKind) -> &'static str {
 
 fn notification_descriptors() -> Vec<ReportingDescriptor> {
     [
-        ("faultline/skipped", "a file was not analyzed"),
+        (
+            "faultline/skipped",
+            "a file was not analyzed",
+            "A file was not analyzed: too large, unreadable, binary, not UTF-8, minified or \
+             generated. The notification says which.",
+        ),
         (
             "faultline/syntax-error",
             "a file has syntax errors; what parsed was analyzed",
+            "A file has syntax errors. The parser recovered and the rest of the file was \
+             analyzed; findings near the error may be missing.",
         ),
-        ("faultline/parse-failure", "a file could not be parsed"),
+        (
+            "faultline/parse-failure",
+            "a file could not be parsed",
+            "A file could not be parsed at all, so no rule ran on it.",
+        ),
         (
             "faultline/internal-error",
             "faultline failed on a file; this is a bug",
+            "faultline crashed while analyzing a file, which was skipped. Please report it.",
         ),
-        ("faultline/discovery", "walking the file tree hit a problem"),
+        (
+            "faultline/discovery",
+            "walking the file tree hit a problem",
+            "Walking the file tree hit a problem, such as an unreadable ignore file.",
+        ),
     ]
     .into_iter()
-    .map(|(id, summary)| {
+    .map(|(id, summary, full)| {
         ReportingDescriptor::builder()
             .id(id)
             .short_description(multiformat(summary, None))
+            .full_description(multiformat(full, None))
+            .help(multiformat(full, Some(full)))
             .build()
     })
     .collect()

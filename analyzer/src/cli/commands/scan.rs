@@ -4,7 +4,6 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
@@ -12,7 +11,7 @@ use faultline_rules::Level;
 
 use crate::ExitStatus;
 use crate::config;
-use crate::engine::{DEFAULT_MAX_FILE_SIZE, ScanOptions, scan, select_rules};
+use crate::engine::{ScanOptions, scan};
 use crate::report::{self, Format, sarif};
 use crate::settle::baseline::Baseline;
 use crate::settle::diff;
@@ -187,48 +186,19 @@ pub fn run(args: &ScanArgs, stdout: &mut dyn Write) -> anyhow::Result<ExitStatus
             _ => None,
         },
     };
-    let catalog: Vec<&'static str> = faultline_rules::all_rules()
-        .iter()
-        .map(|r| r.meta().id)
-        .collect();
     let mut options = ScanOptions {
         paths: args.paths.clone(),
         jobs: args.jobs,
-        max_file_size: args.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
         keep_sources: args.format.needs_sources(),
         ..ScanOptions::default()
     };
-    let mut select = args.select.clone();
-    let mut ignore = args.ignore.clone();
-    if let Some(loaded) = &loaded {
-        let c = &loaded.config;
-        let levels = loaded.levels(&catalog)?;
-        if select.iter().all(|s| s.trim().is_empty()) {
-            select = c.select.clone();
-        }
-        ignore.extend(c.ignore.iter().cloned());
-        ignore.extend(
-            levels
-                .off
-                .iter()
-                .filter(|o| o.as_str() != config::SUPPRESSION_RULE)
-                .cloned(),
-        );
-        if args.max_file_size.is_none()
-            && let Some(max) = c.max_file_size
-        {
-            options.max_file_size = max;
-        }
-        options.exclude = loaded.exclude()?;
-        options.exclude_base = Some(loaded.dir.clone());
-        options.models = loaded.models()?.map(Arc::new);
-        options.settings.zones = loaded.zones()?;
-        options.settings.levels = levels;
-        // Check the file's own select/ignore lists with the file named.
-        select_rules(faultline_rules::all_rules(), &c.select, &c.ignore)
-            .with_context(|| format!("invalid configuration in `{}`", loaded.path.display()))?;
-    }
-    options.rules = select_rules(faultline_rules::all_rules(), &select, &ignore)?;
+    config::configure(
+        &mut options,
+        loaded.as_ref(),
+        &args.select,
+        &args.ignore,
+        args.max_file_size,
+    )?;
     let baseline = match &args.baseline {
         Some(path) => Some(Baseline::read(path)?),
         None => None,
