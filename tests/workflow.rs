@@ -182,6 +182,11 @@ fn config_selects_levels_excludes_and_is_found_upward() {
             .all(|f| f["level"] == "error")
     );
     assert_eq!(doc["skipped"][0]["reason"], "too-large");
+    // A file named on the command line (as pre-commit does) is excluded too.
+    let named = json(&root.join("svc"), &["migrations/0001.py", "app/client.py"]);
+    assert!(findings(&named).iter().all(|f| f.0 == "app/client.py"));
+    assert_eq!(named["skipped"][0]["path"], "migrations/0001.py");
+    assert_eq!(named["skipped"][0]["reason"], "excluded");
     // The command line wins over the file.
     let doc = json(&root.join("svc"), &["--max-file-size", "100000"]);
     assert!(findings(&doc).iter().any(|f| f.0 == "big.py"));
