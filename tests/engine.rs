@@ -105,6 +105,7 @@ fn scan_dir(root: &Path, jobs: usize) -> Report {
         jobs: NonZeroUsize::new(jobs),
         max_file_size: 10_000,
         keep_sources: true,
+        ..ScanOptions::default()
     })
     .unwrap()
 }

@@ -61,7 +61,10 @@ fn synthetic_report_is_valid_sarif() {
         "file:///repo/"
     );
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 3);
+    // The three rules that ran, then the suppression pseudo-rule.
+    assert_eq!(rules.len(), 4);
+    assert_eq!(rules[3]["id"], "faultline/suppression");
+    assert!(run.get("automationDetails").is_none());
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
     for result in results {
@@ -165,4 +168,71 @@ fn scan_of_a_directory_is_valid_sarif() {
         })
         .collect();
     assert_eq!(uris, ["blob.py", "src%20dir/broken.py"]);
+}
+
+#[test]
+fn scan_of_the_examples_is_valid_sarif_for_github() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let options = faultline::config::discovered_options(vec![examples.into()]).unwrap();
+    let report = scan(&options).unwrap();
+    let sarif = serde_json::to_value(log(&report)).unwrap();
+    validate(&sarif);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let fp = &r["partialFingerprints"];
+        assert!(fp["primaryLocationLineHash"].is_string(), "{r}");
+        assert!(fp["faultline/v1"].is_string(), "{r}");
+    }
+    // The examples' own configuration is found: the payments zone.
+    assert!(
+        results
+            .iter()
+            .any(|r| r["properties"]["zones"] == serde_json::json!(["payments"]))
+    );
+    // Every rule carries what GitHub reads.
+    for rule in sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(rule["help"]["markdown"].is_string(), "{rule}");
+        assert!(rule["fullDescription"]["text"].is_string(), "{rule}");
+        assert!(rule["properties"]["tags"].is_array(), "{rule}");
+        assert!(rule["properties"]["precision"].is_string(), "{rule}");
+        assert!(rule["properties"]["problem.severity"].is_string(), "{rule}");
+    }
+}
+
+#[test]
+fn at_most_25000_results_keeping_the_most_severe() {
+    use faultline::report::sarif::{MAX_RESULTS, dropped};
+    use faultline_rules::Level;
+
+    let mut report = synthetic::report();
+    report.sort();
+    let template = report.findings.clone();
+    let mut findings = Vec::new();
+    while findings.len() < MAX_RESULTS + 10 {
+        findings.extend(template.iter().cloned());
+    }
+    // The last finding is the only error beyond the cut.
+    findings.truncate(MAX_RESULTS + 10);
+    for f in &mut findings {
+        if f.finding.level == Level::Error {
+            f.finding.level = Level::Note;
+        }
+    }
+    if let Some(last) = findings.last_mut() {
+        last.finding.level = Level::Error;
+    }
+    report.findings = findings;
+    assert_eq!(dropped(&report), 10);
+    let sarif = serde_json::to_value(log(&report)).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), MAX_RESULTS);
+    assert_eq!(results.last().unwrap()["level"], "error");
+    assert_eq!(
+        results.iter().filter(|r| r["level"] == "note").count(),
+        report.count(Level::Note) - 10
+    );
 }

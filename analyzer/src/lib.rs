@@ -22,8 +22,10 @@
 //! - [`cli`]: the clap definitions and one module per subcommand.
 
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod report;
+pub mod settle;
 
 pub use cli::{Cli, run};
 

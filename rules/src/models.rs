@@ -478,6 +478,16 @@ impl Models {
         Ok(models)
     }
 
+    /// The built-in models plus a project's own model files, given as
+    /// (name, TOML text) in the same format as the built-in ones. They load
+    /// after the built-ins, so their `<Type>` patterns may name built-in
+    /// types (`<requests.Session>.send()`); errors name the file.
+    pub fn with_user(files: &[(&str, &str)]) -> Result<Models, ModelError> {
+        let mut all: Vec<(&str, &str)> = BUILTIN.to_vec();
+        all.extend_from_slice(files);
+        Models::load(&all)
+    }
+
     fn lang(&self, lang: Language) -> Option<&LangModels> {
         self.langs.get(lang.model_name())
     }
@@ -609,6 +619,26 @@ mod tests {
     fn every_builtin_model_loads() {
         let m = Models::load(BUILTIN).unwrap();
         assert_eq!(m.files.len(), BUILTIN.len());
+    }
+
+    #[test]
+    fn user_models_extend_the_builtins() {
+        let user = "language = \"python\"\npackage = \"acme\"\n\n[[calls]]\npatterns = [\"acme.http.fetch()\", \"<requests.Session>.send()\"]\nkind = \"http\"\ntimeout = { kwarg = \"timeout\" }\n";
+        let m = Models::with_user(&[("faultline.toml", user)]).unwrap();
+        assert_eq!(m.files.len(), BUILTIN.len() + 1);
+        let segs = Path::parse("acme.http.fetch()").segments;
+        assert!(m.call(Language::Python, &segs).is_some());
+        let send = Path::parse("requests.Session().send()").segments;
+        assert!(m.call(Language::Python, &send).is_some());
+        let bad = Models::with_user(&[(
+            "faultline.toml",
+            "language = \"python\"\npackage = \"x\"\nkinds = 1\n",
+        )]);
+        let err = bad.err().unwrap().to_string();
+        assert!(
+            err.contains("faultline.toml") && err.contains("kinds"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -8,8 +8,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use faultline::engine::{
-    FileFinding, Notice, NoticeKind, Position, Range, Report, SkipReason, Skipped, Stats,
+    FileFinding, Fingerprints, Notice, NoticeKind, Position, Range, Report, SkipReason, Skipped,
+    Stats,
 };
+use faultline::settle::fingerprint::{line_hashes, v1_hash};
 use faultline_ir::{Language, LineIndex, Span};
 use faultline_rules::{Family, Finding, Level, Precision, RuleMeta, Status};
 
@@ -73,9 +75,27 @@ fn span(src: &str, needle: &str) -> Span {
 
 fn located(path: &str, src: &str, finding: Finding) -> FileFinding {
     let lines = LineIndex::new(src);
+    let range = Range::of_span(src, &lines, finding.span);
+    let text: String = src
+        .lines()
+        .nth(range.start.line - 1)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let zones = if path.starts_with("web/") {
+        vec!["payments".to_string()]
+    } else {
+        Vec::new()
+    };
     FileFinding {
         path: path.to_string(),
-        range: Range::of_span(src, &lines, finding.span),
+        function: None,
+        zones,
+        fingerprints: Fingerprints {
+            v1: format!("{}:1", v1_hash(finding.rule, path, &text, None)),
+            line_hash: line_hashes(src)[range.start.line - 1].clone(),
+        },
+        range,
         related: finding
             .related
             .iter()
@@ -172,6 +192,7 @@ pub fn report() -> Report {
             files_scanned: 4,
             bytes_scanned: 1234,
             elapsed: Duration::from_millis(42),
+            ..Stats::default()
         },
     }
 }

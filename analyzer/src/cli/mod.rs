@@ -8,7 +8,9 @@ use std::io::{self, Write};
 use clap::{Parser, Subcommand};
 
 use crate::ExitStatus;
-use commands::{debug::DebugArgs, explain::ExplainArgs, rules::RulesArgs, scan::ScanArgs};
+use commands::{
+    debug::DebugArgs, explain::ExplainArgs, init::InitArgs, rules::RulesArgs, scan::ScanArgs,
+};
 
 const ABOUT: &str = "Finds the failure-path defects that reviewed, tested code still ships: \
 external calls whose failures are not handled, races, unsafe retries, implicit trust and \
@@ -25,7 +27,8 @@ Examples:
   faultline scan src/ -f sarif -o faultline.sarif
   faultline scan --select external-call --fail-on error
   faultline rules                        list every rule
-  faultline explain external-call/missing-timeout";
+  faultline explain external-call/missing-timeout
+  faultline init                         write a starter faultline.toml";
 
 /// The `faultline` command line.
 #[derive(Debug, Parser)]
@@ -47,11 +50,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan files and directories and report the findings.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the rules: id, default level, languages and summary.
     Rules(RulesArgs),
     /// Show a rule's documentation, with examples.
     Explain(ExplainArgs),
+    /// Write a commented starter faultline.toml (never overwrites one).
+    Init(InitArgs),
     /// Developer tools (IR dumps).
     #[command(hide = true)]
     Debug(DebugArgs),
@@ -65,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Some(Command::Scan(args)) => commands::scan::run(&args, &mut out)?,
         Some(Command::Rules(args)) => commands::rules::run(&args, &mut out)?,
         Some(Command::Explain(args)) => commands::explain::run(&args, &mut out)?,
+        Some(Command::Init(args)) => commands::init::run(&args, &mut out)?,
         Some(Command::Debug(args)) => commands::debug::run(&args, &mut out)?,
         None => anyhow::bail!("no subcommand given; run `faultline --help`"),
     };

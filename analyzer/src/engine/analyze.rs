@@ -6,11 +6,13 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use faultline_grammars::{GrammarError, Lang};
-use faultline_ir::{LineIndex, Span};
+use faultline_ir::{Comment, FuncId, FuncKind, LineIndex, Module, Span};
+use faultline_rules::models::Models;
 use faultline_rules::{Context, Finding, Rule};
 
 use super::discover::{Candidate, SkipReason, classify};
 use super::{BUG_REPORT_URL, FileFinding, Notice, NoticeKind, Range, Skipped};
+use crate::settle::{Settings, settle_file};
 
 /// What analyzing one source text produced.
 #[derive(Debug, Default)]
@@ -18,13 +20,20 @@ pub struct FileResult {
     /// Every finding of every rule that applies to the language, in the
     /// order the rules reported them.
     pub findings: Vec<Finding>,
+    /// For each finding (same order), the qualified name of the innermost
+    /// function whose span contains it (`Class.method`, `outer.inner`,
+    /// `handler.<lambda>`); `None` at the top level. Part of fingerprints.
+    pub functions: Vec<Option<String>>,
+    /// The file's comments, for inline suppressions.
+    pub comments: Vec<Comment>,
     /// The spans of syntax errors; the rest of the file was still analyzed.
     pub syntax_errors: Vec<Span>,
     /// Set when the file could not be parsed at all (no rule ran).
     pub failure: Option<GrammarError>,
 }
 
-/// Lowers `source` and runs every rule of `rules` that applies to `lang`.
+/// Lowers `source` and runs every rule of `rules` that applies to `lang`,
+/// with the built-in API models.
 ///
 /// `path` is what rules see as [`Context::path`]; `is_test_file` is what
 /// they see as [`Context::is_test_file`] (see [`is_test_path`]). Panics of
@@ -37,6 +46,26 @@ pub fn analyze_source(
     rules: &[&'static dyn Rule],
     is_test_file: bool,
 ) -> FileResult {
+    analyze_source_with(
+        path,
+        lang,
+        source,
+        rules,
+        is_test_file,
+        faultline_rules::models::builtin(),
+    )
+}
+
+/// [`analyze_source`] with these API models (the built-ins plus a
+/// project's own, see [`Models::with_user`]).
+pub fn analyze_source_with(
+    path: &str,
+    lang: Lang,
+    source: &str,
+    rules: &[&'static dyn Rule],
+    is_test_file: bool,
+    models: &Models,
+) -> FileResult {
     let mut module = match faultline_grammars::lower(lang, source) {
         Ok(module) => module,
         Err(e) => {
@@ -46,9 +75,9 @@ pub fn analyze_source(
             };
         }
     };
-    faultline_rules::prepare(&mut module, faultline_rules::models::builtin());
+    faultline_rules::prepare(&mut module, models);
     let lines = LineIndex::new(source);
-    let mut cx = Context::new(&module, source, path, &lines, is_test_file);
+    let mut cx = Context::new(&module, source, path, &lines, is_test_file).with_models(models);
     for rule in rules
         .iter()
         .filter(|r| r.meta().applies_to(module.language))
@@ -56,11 +85,43 @@ pub fn analyze_source(
         rule.check(&mut cx);
     }
     let findings = cx.into_findings();
+    let functions = findings
+        .iter()
+        .map(|f| enclosing_function(&module, f.span))
+        .collect();
     FileResult {
         findings,
-        syntax_errors: module.syntax_errors,
+        functions,
+        comments: std::mem::take(&mut module.comments),
+        syntax_errors: std::mem::take(&mut module.syntax_errors),
         failure: None,
     }
+}
+
+/// The qualified name of the innermost function (not the top level) whose
+/// span contains `span`.
+pub fn enclosing_function(module: &Module, span: Span) -> Option<String> {
+    let (id, _) = module
+        .functions
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.kind != FuncKind::Module && f.span.contains(span))
+        .min_by_key(|(_, f)| f.span.end - f.span.start)?;
+    let mut parts = Vec::new();
+    let mut cur = Some(FuncId(u32::try_from(id).ok()?));
+    while let Some(fid) = cur {
+        let f = module.functions.get(fid.0 as usize)?;
+        if f.kind == FuncKind::Module {
+            break;
+        }
+        parts.push(match &f.class {
+            Some(class) => format!("{class}.{}", f.name),
+            None => f.name.clone(),
+        });
+        cur = f.parent;
+    }
+    parts.reverse();
+    Some(parts.join("."))
 }
 
 /// Whether a path (relative to the scan root, `/`-separated) is test code as
@@ -102,13 +163,23 @@ pub(crate) struct Analyzed {
     pub findings: Vec<FileFinding>,
     pub notices: Vec<Notice>,
     pub bytes: u64,
+    /// How many findings inline suppressions silenced.
+    pub suppressed: usize,
     /// `(path, source)` when sources are kept and the file has findings.
     pub source: Option<(String, String)>,
 }
 
+/// What every file of a scan is analyzed with.
+pub(crate) struct Job<'a> {
+    pub rules: &'a [&'static dyn Rule],
+    pub models: &'a Models,
+    pub settings: &'a Settings,
+    pub keep_source: bool,
+}
+
 /// Analyzes one discovered file; a panic becomes an internal-error notice.
-pub(crate) fn process(file: &Candidate, rules: &[&'static dyn Rule], keep_source: bool) -> Outcome {
-    match catch_unwind(AssertUnwindSafe(|| process_inner(file, rules, keep_source))) {
+pub(crate) fn process(file: &Candidate, job: &Job<'_>) -> Outcome {
+    match catch_unwind(AssertUnwindSafe(|| process_inner(file, job))) {
         Ok(outcome) => outcome,
         Err(payload) => Outcome::Failed(Notice {
             path: file.rel.clone(),
@@ -123,7 +194,7 @@ pub(crate) fn process(file: &Candidate, rules: &[&'static dyn Rule], keep_source
     }
 }
 
-fn process_inner(file: &Candidate, rules: &[&'static dyn Rule], keep_source: bool) -> Outcome {
+fn process_inner(file: &Candidate, job: &Job<'_>) -> Outcome {
     let skipped = |reason| {
         Outcome::Skipped(Skipped {
             path: file.rel.clone(),
@@ -143,13 +214,14 @@ fn process_inner(file: &Candidate, rules: &[&'static dyn Rule], keep_source: boo
         Some(rest) => format!("   {rest}"),
         None => text.to_string(),
     };
-    drop(bytes);
 
     let is_test = is_test_path(&file.rel);
-    let result = analyze_source(&file.rel, file.lang, &source, rules, is_test);
+    let mut result = analyze_source_with(
+        &file.rel, file.lang, &source, job.rules, is_test, job.models,
+    );
     let lines = LineIndex::new(&source);
     let mut notices = Vec::new();
-    if let Some(failure) = result.failure {
+    if let Some(failure) = result.failure.take() {
         notices.push(Notice {
             path: file.rel.clone(),
             kind: NoticeKind::ParseFailure,
@@ -175,25 +247,23 @@ fn process_inner(file: &Candidate, rules: &[&'static dyn Rule], keep_source: boo
             ),
         });
     }
-    let findings: Vec<FileFinding> = result
-        .findings
-        .into_iter()
-        .map(|finding| FileFinding {
-            path: file.rel.clone(),
-            range: Range::of_span(&source, &lines, finding.span),
-            related: finding
-                .related
-                .iter()
-                .map(|r| Range::of_span(&source, &lines, r.span))
-                .collect(),
-            finding,
-        })
-        .collect();
-    let keep = keep_source && !findings.is_empty();
+    let settled = settle_file(
+        &file.path,
+        &file.rel,
+        file.lang,
+        &source,
+        text,
+        result,
+        job.rules,
+        job.settings,
+    );
+    drop(bytes);
+    let keep = job.keep_source && !settled.findings.is_empty();
     Outcome::Analyzed(Analyzed {
-        findings,
+        findings: settled.findings,
         notices,
         bytes: source.len() as u64,
+        suppressed: settled.suppressed,
         source: keep.then(|| (file.rel.clone(), source)),
     })
 }

@@ -22,13 +22,18 @@
 //!   `DO NOT EDIT` (the markers of protoc, Facebook's tooling, Go's
 //!   convention and most code generators);
 //! - **unsupported**: a file named on the command line whose extension is not
-//!   one faultline scans.
+//!   one faultline scans;
+//! - **excluded**: a file named on the command line that the configuration's
+//!   `exclude` globs match (walked files that match are left out silently,
+//!   like ignored ones), so that pre-commit, which names files, honours
+//!   `exclude` too.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use faultline_grammars::Lang;
+use ignore::overrides::{Override, OverrideBuilder};
 use ignore::{WalkBuilder, WalkState};
 
 use super::{Notice, NoticeKind, Skipped, relative_path};
@@ -69,6 +74,8 @@ pub enum SkipReason {
     Generated(String),
     /// Named on the command line, but not a language faultline scans.
     Unsupported,
+    /// Named on the command line, but matched by the configuration's `exclude`.
+    Excluded,
 }
 
 impl SkipReason {
@@ -83,6 +90,7 @@ impl SkipReason {
             SkipReason::Minified(_) => "minified",
             SkipReason::Generated(_) => "generated",
             SkipReason::Unsupported => "unsupported",
+            SkipReason::Excluded => "excluded",
         }
     }
 }
@@ -105,6 +113,9 @@ impl fmt::Display for SkipReason {
             }
             SkipReason::Minified(why) => write!(f, "minified: {why}"),
             SkipReason::Generated(why) => write!(f, "generated: {why}"),
+            SkipReason::Excluded => {
+                write!(f, "excluded by `exclude` in the configuration")
+            }
             SkipReason::Unsupported => {
                 let exts: Vec<String> = Lang::all_extensions().map(|e| format!(".{e}")).collect();
                 write!(
@@ -140,8 +151,16 @@ pub struct Discovery {
 }
 
 /// The one walker configuration. `threads == 0` picks a default.
-pub fn walk_builder(paths: &[PathBuf], threads: usize) -> Option<WalkBuilder> {
-    let (first, rest) = paths.split_first()?;
+/// `exclude` holds gitignore-style globs relative to `exclude_base`.
+pub fn walk_builder(
+    paths: &[PathBuf],
+    threads: usize,
+    exclude: &[String],
+    exclude_base: &Path,
+) -> Result<Option<WalkBuilder>, ignore::Error> {
+    let Some((first, rest)) = paths.split_first() else {
+        return Ok(None);
+    };
     let mut builder = WalkBuilder::new(first);
     for path in rest {
         builder.add(path);
@@ -151,7 +170,22 @@ pub fn walk_builder(paths: &[PathBuf], threads: usize) -> Option<WalkBuilder> {
         .require_git(false)
         .follow_links(false)
         .threads(threads);
-    Some(builder)
+    if let Some(overrides) = exclusions(exclude, exclude_base)? {
+        builder.overrides(overrides);
+    }
+    Ok(Some(builder))
+}
+
+/// The `exclude` globs as walker overrides, `None` when there are none.
+fn exclusions(exclude: &[String], base: &Path) -> Result<Option<Override>, ignore::Error> {
+    if exclude.is_empty() {
+        return Ok(None);
+    }
+    let mut overrides = OverrideBuilder::new(base);
+    for glob in exclude {
+        overrides.add(&format!("!{glob}"))?;
+    }
+    overrides.build().map(Some)
 }
 
 enum Found {
@@ -161,15 +195,27 @@ enum Found {
 }
 
 /// Walks `paths` (absolute) and sorts what it finds.
-pub fn discover(paths: &[PathBuf], root: &Path, max_file_size: u64, threads: usize) -> Discovery {
-    let Some(builder) = walk_builder(paths, threads) else {
-        return Discovery::default();
+pub fn discover(
+    paths: &[PathBuf],
+    root: &Path,
+    max_file_size: u64,
+    threads: usize,
+    exclude: &[String],
+    exclude_base: &Path,
+) -> Result<Discovery, super::Error> {
+    let builder = walk_builder(paths, threads, exclude, exclude_base)
+        .map_err(|e| super::Error::Exclude(e.to_string()))?;
+    let Some(builder) = builder else {
+        return Ok(Discovery::default());
     };
+    let excluded =
+        exclusions(exclude, exclude_base).map_err(|e| super::Error::Exclude(e.to_string()))?;
     let found = Mutex::new(Vec::new());
     builder.build_parallel().run(|| {
         let found = &found;
+        let excluded = excluded.as_ref();
         Box::new(move |entry| {
-            if let Some(item) = visit(entry, root, max_file_size)
+            if let Some(item) = visit(entry, root, max_file_size, excluded)
                 && let Ok(mut v) = found.lock()
             {
                 v.push(item);
@@ -189,13 +235,14 @@ pub fn discover(paths: &[PathBuf], root: &Path, max_file_size: u64, threads: usi
     discovery.files.dedup_by(|a, b| a.path == b.path);
     discovery.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     discovery.skipped.dedup();
-    discovery
+    Ok(discovery)
 }
 
 fn visit(
     entry: Result<ignore::DirEntry, ignore::Error>,
     root: &Path,
     max_file_size: u64,
+    excluded: Option<&Override>,
 ) -> Option<Found> {
     let entry = match entry {
         Ok(entry) => entry,
@@ -206,6 +253,13 @@ fn visit(
     }
     let path = entry.path();
     let rel = relative_path(root, path);
+    // The walker applies `exclude` below the paths given; a file given is checked here.
+    if entry.depth() == 0 && excluded.is_some_and(|o| is_excluded(o, path)) {
+        return Some(Found::Skipped(Skipped {
+            path: rel,
+            reason: SkipReason::Excluded,
+        }));
+    }
     let Some(lang) = Lang::from_path(path) else {
         // Only a file named on the command line is worth a word.
         return (entry.depth() == 0).then_some(Found::Skipped(Skipped {
@@ -236,6 +290,21 @@ fn visit(
         rel,
         lang,
     }))
+}
+
+/// Whether `path` or one of its directories matches an `exclude` glob.
+fn is_excluded(overrides: &Override, path: &Path) -> bool {
+    let mut dir = path.parent();
+    if overrides.matched(path, false).is_ignore() {
+        return true;
+    }
+    while let Some(d) = dir.filter(|d| d.starts_with(overrides.path()) && *d != overrides.path()) {
+        if overrides.matched(d, true).is_ignore() {
+            return true;
+        }
+        dir = d.parent();
+    }
+    false
 }
 
 fn walk_error(err: &ignore::Error, root: &Path) -> Found {

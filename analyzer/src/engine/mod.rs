@@ -18,14 +18,20 @@ use std::fmt;
 use std::io;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faultline_ir::{LineIndex, Span};
+use faultline_rules::models::Models;
 use faultline_rules::{Finding, Level, Rule, RuleMeta};
 use rayon::prelude::*;
 use thiserror::Error;
 
-pub use analyze::{FileResult, analyze_source, is_test_path};
+use crate::settle::Settings;
+
+pub use analyze::{
+    FileResult, analyze_source, analyze_source_with, enclosing_function, is_test_path,
+};
 pub use discover::{DEFAULT_MAX_FILE_SIZE, SkipReason};
 pub use select::{SelectError, families, select_rules};
 
@@ -47,6 +53,15 @@ pub struct ScanOptions {
     /// Keep the source of files with findings in [`Report::sources`], for
     /// reporters that show snippets.
     pub keep_sources: bool,
+    /// Gitignore-style globs of files and directories not to scan, relative
+    /// to `exclude_base` (the configuration's directory).
+    pub exclude: Vec<String>,
+    /// What `exclude` globs are relative to; the scan root when `None`.
+    pub exclude_base: Option<PathBuf>,
+    /// The API models; the built-in ones when `None`.
+    pub models: Option<Arc<Models>>,
+    /// Suppressions, level overrides and risk zones (see [`crate::settle`]).
+    pub settings: Settings,
 }
 
 impl Default for ScanOptions {
@@ -57,6 +72,10 @@ impl Default for ScanOptions {
             jobs: None,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             keep_sources: false,
+            exclude: Vec::new(),
+            exclude_base: None,
+            models: None,
+            settings: Settings::default(),
         }
     }
 }
@@ -72,6 +91,9 @@ impl fmt::Debug for ScanOptions {
             .field("jobs", &self.jobs)
             .field("max_file_size", &self.max_file_size)
             .field("keep_sources", &self.keep_sources)
+            .field("exclude", &self.exclude)
+            .field("models", &self.models.as_ref().map(|m| m.files.len()))
+            .field("settings", &self.settings)
             .finish()
     }
 }
@@ -91,6 +113,9 @@ pub enum Error {
     /// No path was given.
     #[error("no path to scan was given")]
     NoPaths,
+    /// An `exclude` glob is invalid.
+    #[error("invalid `exclude` glob: {0}")]
+    Exclude(String),
     /// The worker pool could not be started.
     #[error("cannot start {jobs} worker threads: {message}")]
     ThreadPool {
@@ -169,6 +194,23 @@ pub struct FileFinding {
     pub range: Range,
     /// Where each of `finding.related` is, in the same order.
     pub related: Vec<Range>,
+    /// The qualified name of the innermost enclosing function
+    /// (`Class.method`, `outer.inner`); `None` at the top level.
+    pub function: Option<String>,
+    /// The risk zones the file is in (the level was raised for them).
+    pub zones: Vec<String>,
+    /// What identifies the finding across commits.
+    pub fingerprints: Fingerprints,
+}
+
+/// A finding's fingerprints (see [`crate::settle::fingerprint`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Fingerprints {
+    /// `faultline/v1`: rule, path, normalized flagged code and enclosing
+    /// function, with `:occurrence`.
+    pub v1: String,
+    /// GitHub's `primaryLocationLineHash` of the start line.
+    pub line_hash: String,
 }
 
 /// A file that was not analyzed, and why.
@@ -236,6 +278,12 @@ pub struct Stats {
     pub bytes_scanned: u64,
     /// Wall time of the whole scan.
     pub elapsed: Duration,
+    /// Findings silenced by inline suppressions.
+    pub suppressed: usize,
+    /// Findings hidden by the baseline.
+    pub baselined: usize,
+    /// Findings hidden by `--diff` (on unchanged lines).
+    pub outside_diff: usize,
 }
 
 /// The result of a scan, in a deterministic order: findings by path, line,
@@ -301,7 +349,15 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
     let root = scan_root(&paths);
     let jobs = options.jobs.map_or(0, NonZeroUsize::get);
 
-    let discovery = discover::discover(&paths, &root, options.max_file_size, jobs);
+    let exclude_base = options.exclude_base.clone().unwrap_or_else(|| root.clone());
+    let discovery = discover::discover(
+        &paths,
+        &root,
+        options.max_file_size,
+        jobs,
+        &options.exclude,
+        &exclude_base,
+    )?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("faultline-worker-{i}"))
@@ -310,11 +366,20 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
             jobs,
             message: e.to_string(),
         })?;
+    let job = analyze::Job {
+        rules: &options.rules,
+        models: options
+            .models
+            .as_deref()
+            .unwrap_or_else(|| faultline_rules::models::builtin()),
+        settings: &options.settings,
+        keep_source: options.keep_sources,
+    };
     let outcomes: Vec<analyze::Outcome> = pool.install(|| {
         discovery
             .files
             .par_iter()
-            .map(|file| analyze::process(file, &options.rules, options.keep_sources))
+            .map(|file| analyze::process(file, &job))
             .collect()
     });
 
@@ -330,6 +395,7 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
             analyze::Outcome::Analyzed(a) => {
                 report.stats.files_scanned += 1;
                 report.stats.bytes_scanned += a.bytes;
+                report.stats.suppressed += a.suppressed;
                 if let Some((path, source)) = a.source {
                     report.sources.insert(path, source);
                 }

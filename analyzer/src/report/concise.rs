@@ -6,7 +6,8 @@
 //! src/api.py:12:5: warning[external-call/missing-timeout]: `requests.get` has no timeout
 //! ```
 //!
-//! Lines are 1-based, columns are 1-based UTF-8 byte offsets.
+//! Lines are 1-based, columns are 1-based UTF-8 byte offsets. A finding in
+//! a risk zone ends with ` [zone: NAME]`.
 //!
 //! Notices and skipped files are reported too, after the findings, so that
 //! a scan's problems are never silent — but only a notice with a position
@@ -24,7 +25,7 @@
 
 use std::io::{self, Write};
 
-use super::Reporter;
+use super::{Reporter, zone_suffix};
 use crate::engine::Report;
 
 /// The concise reporter.
@@ -36,13 +37,14 @@ impl Reporter for Concise {
         for f in &report.findings {
             writeln!(
                 out,
-                "{}:{}:{}: {}[{}]: {}",
+                "{}:{}:{}: {}[{}]: {}{}",
                 f.path,
                 f.range.start.line,
                 f.range.start.column,
                 f.finding.level.as_str(),
                 f.finding.rule,
-                one_line(&f.finding.message)
+                one_line(&f.finding.message),
+                zone_suffix(&f.zones)
             )?;
         }
         for n in &report.notices {

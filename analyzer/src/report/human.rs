@@ -25,7 +25,7 @@ use codespan_reporting::term::termcolor::{Ansi, Color, ColorSpec, NoColor, Write
 use codespan_reporting::term::{self, Config};
 use faultline_rules::Level;
 
-use super::{Reporter, plural};
+use super::{Reporter, plural, zone_suffix};
 use crate::engine::{Report, floor_char_boundary};
 
 /// The human reporter.
@@ -66,7 +66,7 @@ fn render<W: WriteColor>(report: &Report, quiet: bool, out: &mut W) -> io::Resul
     for f in &report.findings {
         let mut diagnostic = Diagnostic::new(severity(f.finding.level))
             .with_code(f.finding.rule)
-            .with_message(&f.finding.message);
+            .with_message(format!("{}{}", f.finding.message, zone_suffix(&f.zones)));
         if let (Some(&id), Some(source)) = (ids.get(f.path.as_str()), report.sources.get(&f.path)) {
             let byte_range = |r: &crate::engine::Range| {
                 let start = floor_char_boundary(source, r.span.start as usize);
@@ -147,6 +147,16 @@ fn summary<W: WriteColor>(report: &Report, out: &mut W) -> io::Result<()> {
         report.skipped.len(),
         report.stats.elapsed.as_millis()
     )?;
+    let hidden = [
+        (report.stats.suppressed, "suppressed inline"),
+        (report.stats.baselined, "in the baseline"),
+        (report.stats.outside_diff, "on unchanged lines"),
+    ];
+    for (n, what) in hidden {
+        if n > 0 {
+            write!(out, "; {n} {what}")?;
+        }
+    }
     out.reset()?;
     writeln!(out)
 }

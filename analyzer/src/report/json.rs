@@ -23,7 +23,13 @@
 //!         "start": { "line": 2, "column": 1, "utf16_column": 1, "offset": 16 },
 //!         "end":   { "line": 2, "column": 18, "utf16_column": 18, "offset": 33 }
 //!       },
-//!       "related": [ { "message": "…", "range": { … } } ]
+//!       "related": [ { "message": "…", "range": { … } } ],
+//!       "function": "fetch_user",
+//!       "zones": ["payments"],
+//!       "fingerprints": {
+//!         "faultline/v1": "3f0c…9a:1",
+//!         "primaryLocationLineHash": "8b7cf3e952e7aeb2:1"
+//!       }
 //!     }
 //!   ],
 //!   "skipped": [
@@ -36,7 +42,7 @@
 //!   "stats": {
 //!     "findings": 1, "errors": 0, "warnings": 1, "notes": 0,
 //!     "files_scanned": 12, "files_skipped": 1, "bytes_scanned": 48213,
-//!     "elapsed_ms": 31
+//!     "elapsed_ms": 31, "suppressed": 0, "baselined": 0, "outside_diff": 0
 //!   }
 //! }
 //! ```
@@ -45,6 +51,12 @@
 //! - `rules` lists the ids of the rules that ran.
 //! - `level` is `error`, `warning` or `note`. `help` is `null` when the rule
 //!   has nothing specific to say.
+//! - `function` is the qualified name of the enclosing function (`null` at
+//!   the top level); `zones` the risk zones the file is in (the level was
+//!   raised one step); `fingerprints` holds the `faultline/v1` fingerprint
+//!   (the baseline key) and GitHub's `primaryLocationLineHash`.
+//! - `stats.suppressed`, `baselined` and `outside_diff` count the findings
+//!   hidden by inline suppressions, the baseline and `--diff`.
 //! - Lines and columns are 1-based. `column` counts UTF-8 bytes,
 //!   `utf16_column` UTF-16 code units (as LSP and SARIF do); `offset` is the
 //!   0-based byte offset in the file. `end` is exclusive.
@@ -100,6 +112,17 @@ struct FindingOut<'a> {
     path: &'a str,
     range: RangeOut,
     related: Vec<RelatedOut<'a>>,
+    function: Option<&'a str>,
+    zones: &'a [String],
+    fingerprints: FingerprintsOut<'a>,
+}
+
+#[derive(Serialize)]
+struct FingerprintsOut<'a> {
+    #[serde(rename = "faultline/v1")]
+    v1: &'a str,
+    #[serde(rename = "primaryLocationLineHash")]
+    line_hash: &'a str,
 }
 
 #[derive(Serialize)]
@@ -149,6 +172,9 @@ struct StatsOut {
     files_skipped: usize,
     bytes_scanned: u64,
     elapsed_ms: u128,
+    suppressed: usize,
+    baselined: usize,
+    outside_diff: usize,
 }
 
 fn position(p: Position, offset: Option<u32>) -> PositionOut {
@@ -197,6 +223,12 @@ fn document(report: &Report) -> Document<'_> {
                         range: range(at),
                     })
                     .collect(),
+                function: f.function.as_deref(),
+                zones: &f.zones,
+                fingerprints: FingerprintsOut {
+                    v1: &f.fingerprints.v1,
+                    line_hash: &f.fingerprints.line_hash,
+                },
             })
             .collect(),
         skipped: report
@@ -228,6 +260,9 @@ fn document(report: &Report) -> Document<'_> {
             files_skipped: report.skipped.len(),
             bytes_scanned: report.stats.bytes_scanned,
             elapsed_ms: report.stats.elapsed.as_millis(),
+            suppressed: report.stats.suppressed,
+            baselined: report.stats.baselined,
+            outside_diff: report.stats.outside_diff,
         },
     }
 }

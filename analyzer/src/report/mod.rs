@@ -3,6 +3,7 @@
 //! [`Write`]; they are the only part of the library that produces output.
 
 pub mod concise;
+pub mod github;
 pub mod human;
 pub mod json;
 pub mod sarif;
@@ -12,6 +13,7 @@ use std::io::{self, Write};
 use crate::engine::Report;
 
 pub use concise::Concise;
+pub use github::Github;
 pub use human::Human;
 pub use json::Json;
 pub use sarif::Sarif;
@@ -42,6 +44,9 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning and SARIF viewers.
     Sarif,
+    /// GitHub Actions workflow commands: an annotation per finding (at most
+    /// 50, errors first), then a summary line.
+    Github,
 }
 
 impl Format {
@@ -53,12 +58,15 @@ impl Format {
 }
 
 /// Options that only some formats read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     /// Use ANSI colours (human).
     pub color: bool,
     /// Leave out skipped files, notices and the summary (human).
     pub quiet: bool,
+    /// SARIF `runAutomationDetails.id` (GitHub's analysis category); no
+    /// `automationDetails` when `None`.
+    pub sarif_category: Option<String>,
 }
 
 /// The reporter of a format.
@@ -70,7 +78,19 @@ pub fn reporter(format: Format, options: Options) -> Box<dyn Reporter> {
         }),
         Format::Concise => Box::new(Concise),
         Format::Json => Box::new(Json),
-        Format::Sarif => Box::new(Sarif),
+        Format::Sarif => Box::new(Sarif {
+            category: options.sarif_category,
+        }),
+        Format::Github => Box::new(Github),
+    }
+}
+
+/// ` [zone: payments]`, or nothing outside risk zones.
+pub(crate) fn zone_suffix(zones: &[String]) -> String {
+    if zones.is_empty() {
+        String::new()
+    } else {
+        format!(" [zone: {}]", zones.join(", "))
     }
 }
 

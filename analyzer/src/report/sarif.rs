@@ -10,22 +10,41 @@
 //! and internal errors are `invocations[0].toolExecutionNotifications`, each
 //! with the file's location and a `descriptor` naming one of the
 //! `tool.driver.notifications` (`faultline/skipped`, …).
+//!
+//! For GitHub code scanning:
+//! - every result has `partialFingerprints`: GitHub's own
+//!   `primaryLocationLineHash` (computed as `upload-sarif` would) and the
+//!   `faultline/v1` fingerprint, which survives edits elsewhere in the file
+//!   and reformatting (see [`crate::settle::fingerprint`]);
+//! - every rule has `help.markdown` (its documentation), `properties.tags`
+//!   (family, `security` for security-relevant rules, `external/cwe/cwe-N`),
+//!   `precision`, `problem.severity` and, when set, `security-severity`;
+//! - a finding in a risk zone has `properties.zones`;
+//! - there is one run, and `automationDetails.id` only when a category is
+//!   given (`--sarif-category NAME` writes `NAME/`);
+//! - at most [`MAX_RESULTS`] results (GitHub's limit per run): beyond it,
+//!   the most severe are kept, in report order, and [`dropped`] says how
+//!   many were left out (the CLI warns on stderr).
+//! - problems with suppression comments are results of the pseudo-rule
+//!   `faultline/suppression`, which is always the last rule of the driver.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 
-use faultline_rules::{Level, RuleMeta};
+use faultline_rules::{Family, Level, RuleMeta};
 use serde_json::json;
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
     PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
-    ReportingDescriptorReference, Result as SarifResult, ResultLevel, Run, Sarif as SarifLog, Tool,
-    ToolComponent,
+    ReportingDescriptorReference, Result as SarifResult, ResultLevel, Run, RunAutomationDetails,
+    Sarif as SarifLog, Tool, ToolComponent,
 };
 
 use super::{INFORMATION_URI, Reporter, TOOL_NAME, TOOL_VERSION};
+use crate::config::SUPPRESSION_RULE;
 use crate::engine::{NoticeKind, Position, Range, Report};
+use crate::settle::fingerprint::{LINE_HASH, V1};
 
 /// The schema a log declares.
 pub const SCHEMA_URI: &str =
@@ -33,38 +52,70 @@ pub const SCHEMA_URI: &str =
 /// The base id every artifact location is relative to.
 pub const SRCROOT: &str = "%SRCROOT%";
 
+/// GitHub code scanning accepts at most this many results per run.
+pub const MAX_RESULTS: usize = 25_000;
+
 /// The SARIF reporter.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Sarif;
+#[derive(Clone, Debug, Default)]
+pub struct Sarif {
+    /// `runAutomationDetails.id` is `CATEGORY/` when set.
+    pub category: Option<String>,
+}
 
 impl Reporter for Sarif {
     fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, &log(report))?;
+        serde_json::to_writer_pretty(&mut *out, &log_with(report, self.category.as_deref()))?;
         writeln!(out)
     }
 }
 
-/// The SARIF log of a report.
+/// How many findings of `report` a SARIF log leaves out ([`MAX_RESULTS`]).
+pub fn dropped(report: &Report) -> usize {
+    report.findings.len().saturating_sub(MAX_RESULTS)
+}
+
+/// The SARIF log of a report, without a category.
 pub fn log(report: &Report) -> SarifLog {
+    log_with(report, None)
+}
+
+/// The indexes of the findings a log keeps: all of them up to
+/// [`MAX_RESULTS`], else the most severe, in report order.
+fn kept(report: &Report) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..report.findings.len()).collect();
+    if idx.len() > MAX_RESULTS {
+        idx.sort_by_key(|&i| std::cmp::Reverse(report.findings[i].finding.level));
+        idx.truncate(MAX_RESULTS);
+        idx.sort_unstable();
+    }
+    idx
+}
+
+/// The SARIF log of a report; `category` becomes `automationDetails.id`.
+pub fn log_with(report: &Report, category: Option<&str>) -> SarifLog {
+    let mut descriptors: Vec<ReportingDescriptor> =
+        report.rules.iter().map(|m| descriptor(m)).collect();
+    descriptors.push(suppression_descriptor());
+    let rule_index = |id: &str| {
+        if id == SUPPRESSION_RULE {
+            Some(report.rules.len())
+        } else {
+            report.rules.iter().position(|m| m.id == id)
+        }
+    };
     let driver = ToolComponent::builder()
         .name(TOOL_NAME)
         .version(TOOL_VERSION)
         .semantic_version(TOOL_VERSION)
         .information_uri(INFORMATION_URI)
-        .rules(
-            report
-                .rules
-                .iter()
-                .map(|m| descriptor(m))
-                .collect::<Vec<_>>(),
-        )
+        .rules(descriptors)
         .notifications(notification_descriptors())
         .build();
-    let results: Vec<SarifResult> = report
-        .findings
-        .iter()
+    let results: Vec<SarifResult> = kept(report)
+        .into_iter()
+        .filter_map(|i| report.findings.get(i))
         .map(|f| {
-            let rule_index = report.rules.iter().position(|m| m.id == f.finding.rule);
+            let rule_index = rule_index(f.finding.rule);
             let related: Vec<Location> = f
                 .finding
                 .related
@@ -85,6 +136,20 @@ pub fn log(report: &Report) -> SarifLog {
                 .build();
             result.rule_index = rule_index.and_then(|i| i64::try_from(i).ok());
             result.related_locations = (!related.is_empty()).then_some(related);
+            let mut fingerprints = BTreeMap::new();
+            if !f.fingerprints.line_hash.is_empty() {
+                fingerprints.insert(LINE_HASH.to_string(), f.fingerprints.line_hash.clone());
+            }
+            if !f.fingerprints.v1.is_empty() {
+                fingerprints.insert(V1.to_string(), f.fingerprints.v1.clone());
+            }
+            result.partial_fingerprints = (!fingerprints.is_empty()).then_some(fingerprints);
+            if !f.zones.is_empty() {
+                result.properties = Some(PropertyBag {
+                    tags: None,
+                    additional_properties: BTreeMap::from([("zones".to_string(), json!(f.zones))]),
+                });
+            }
             result
         })
         .collect();
@@ -112,7 +177,7 @@ pub fn log(report: &Report) -> SarifLog {
         .execution_successful(true)
         .tool_execution_notifications(notifications)
         .build();
-    let run = Run::builder()
+    let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .results(results)
         .invocations(vec![invocation])
@@ -124,6 +189,14 @@ pub fn log(report: &Report) -> SarifLog {
                 .build(),
         )]))
         .build();
+    if let Some(category) = category.map(str::trim).filter(|c| !c.is_empty()) {
+        let id = if category.ends_with('/') {
+            category.to_string()
+        } else {
+            format!("{category}/")
+        };
+        run.automation_details = Some(RunAutomationDetails::builder().id(id).build());
+    }
     SarifLog::builder()
         .schema(SCHEMA_URI)
         .version(json!("2.1.0"))
@@ -182,8 +255,50 @@ fn descriptor(meta: &RuleMeta) -> ReportingDescriptor {
             ..ReportingConfiguration::default()
         })
         .properties(PropertyBag {
-            tags: Some(meta.all_tags()),
+            tags: Some(tags(meta)),
             additional_properties: properties,
+        })
+        .build()
+}
+
+/// The rule's tags, with `security` for the trust family too (whose rules
+/// are about authorization even when no severity score is set).
+fn tags(meta: &RuleMeta) -> Vec<String> {
+    let mut tags = meta.all_tags();
+    if meta.family == Family::Trust && !tags.iter().any(|t| t == "security") {
+        tags.insert(1, "security".to_string());
+    }
+    tags
+}
+
+fn suppression_descriptor() -> ReportingDescriptor {
+    let docs = "## What it does\nReports `faultline: ignore[rule-id] reason` comments that \
+        have no reason, name no rule (a blanket `faultline: ignore`, which suppresses \
+        nothing), name an unknown rule, or suppress nothing.\n\n## Why is this bad?\n\
+        A suppression without a reason cannot be reviewed, and an unused one hides the next \
+        real finding on its line.\n";
+    ReportingDescriptor::builder()
+        .id(SUPPRESSION_RULE)
+        .name("Suppression")
+        .short_description(multiformat(
+            "suppression comment that needs attention",
+            None,
+        ))
+        .full_description(multiformat(
+            "Reports suppression comments with no reason or rule id, or that suppress nothing.",
+            None,
+        ))
+        .help(multiformat(docs, Some(docs)))
+        .default_configuration(ReportingConfiguration {
+            level: Some(json!("note")),
+            ..ReportingConfiguration::default()
+        })
+        .properties(PropertyBag {
+            tags: Some(vec!["faultline".to_string(), "maintainability".to_string()]),
+            additional_properties: BTreeMap::from([
+                ("precision".to_string(), json!("very-high")),
+                ("problem.severity".to_string(), json!("recommendation")),
+            ]),
         })
         .build()
 }
@@ -199,23 +314,41 @@ fn notice_id(kind: NoticeKind) -> &'static str {
 
 fn notification_descriptors() -> Vec<ReportingDescriptor> {
     [
-        ("faultline/skipped", "a file was not analyzed"),
+        (
+            "faultline/skipped",
+            "a file was not analyzed",
+            "A file was not analyzed: too large, unreadable, binary, not UTF-8, minified or \
+             generated. The notification says which.",
+        ),
         (
             "faultline/syntax-error",
             "a file has syntax errors; what parsed was analyzed",
+            "A file has syntax errors. The parser recovered and the rest of the file was \
+             analyzed; findings near the error may be missing.",
         ),
-        ("faultline/parse-failure", "a file could not be parsed"),
+        (
+            "faultline/parse-failure",
+            "a file could not be parsed",
+            "A file could not be parsed at all, so no rule ran on it.",
+        ),
         (
             "faultline/internal-error",
             "faultline failed on a file; this is a bug",
+            "faultline crashed while analyzing a file, which was skipped. Please report it.",
         ),
-        ("faultline/discovery", "walking the file tree hit a problem"),
+        (
+            "faultline/discovery",
+            "walking the file tree hit a problem",
+            "Walking the file tree hit a problem, such as an unreadable ignore file.",
+        ),
     ]
     .into_iter()
-    .map(|(id, summary)| {
+    .map(|(id, summary, full)| {
         ReportingDescriptor::builder()
             .id(id)
             .short_description(multiformat(summary, None))
+            .full_description(multiformat(full, None))
+            .help(multiformat(full, Some(full)))
             .build()
     })
     .collect()

@@ -2,5 +2,6 @@
 
 pub mod debug;
 pub mod explain;
+pub mod init;
 pub mod rules;
 pub mod scan;

@@ -3,15 +3,18 @@
 use std::fs::{self, File};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use faultline_rules::Level;
 
 use crate::ExitStatus;
-use crate::engine::{DEFAULT_MAX_FILE_SIZE, ScanOptions, scan, select_rules};
-use crate::report::{self, Format};
+use crate::config;
+use crate::engine::{ScanOptions, scan};
+use crate::report::{self, Format, sarif};
+use crate::settle::baseline::Baseline;
+use crate::settle::diff;
 
 const AFTER_HELP: &str = "\
 Rule selection:
@@ -35,17 +38,30 @@ What is scanned:
 Paths in reports are relative to the scan root: the directory given, the parent
 of the file given, or the closest common ancestor of several paths.
 
+Configuration:
+  faultline.toml, or [tool.faultline] in pyproject.toml, found upward from the
+  first PATH (--config FILE names one). `faultline init` writes a starter file.
+  --select replaces the file's `select`; --ignore adds to its `ignore`.
+
+Suppressions, baseline, diff:
+  `# faultline: ignore[RULE-ID] reason` on the reported line or the line above
+  silences that finding. --write-baseline FILE records the current findings and
+  --baseline FILE hides them later; --diff REF keeps findings on changed lines.
+
 Exit codes:
   0  no finding at or above the --fail-on level
   1  at least one finding at or above the --fail-on level
-  2  usage or I/O error: unknown rule, missing path, unwritable --output…
+  2  usage, configuration or I/O error: unknown rule or config key, missing path,
+     unwritable --output, unknown --diff ref…
 
 Examples:
   faultline scan
   faultline scan services/api tools/cli.py
   faultline scan -f sarif -o reports/faultline.sarif
   faultline scan -f concise --select external-call --ignore external-call/missing-timeout
-  faultline scan --fail-on never -f json | jq '.stats'";
+  faultline scan --fail-on never -f json | jq '.stats'
+  faultline scan -f github --sarif-output .sarif/faultline.sarif
+  faultline scan --diff origin/main -f concise";
 
 /// Arguments of `faultline scan`.
 #[derive(Debug, Args)]
@@ -79,9 +95,42 @@ pub struct ScanArgs {
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
 
-    /// Skip files larger than this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FILE_SIZE)]
-    pub max_file_size: u64,
+    /// Skip files larger than this many bytes [default: 2097152]
+    /// (or `max-file-size` from the configuration).
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+
+    /// Read the configuration from FILE (a faultline.toml, or a pyproject.toml
+    /// with [tool.faultline]) instead of searching upward from the first PATH.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Also write a SARIF report of the same scan to FILE (for upload-sarif).
+    #[arg(long, value_name = "FILE")]
+    pub sarif_output: Option<PathBuf>,
+
+    /// Also write a JSON report of the same scan to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json_output: Option<PathBuf>,
+
+    /// SARIF: set runAutomationDetails.id to NAME/ (GitHub's category, to
+    /// upload several analyses of one commit). No automationDetails without it.
+    #[arg(long, value_name = "NAME")]
+    pub sarif_category: Option<String>,
+
+    /// Hide the findings whose fingerprint is in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write every current finding to this baseline file, then report as if
+    /// it were given to --baseline (so the scan passes).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Report only findings on lines changed since the git REF (added or
+    /// modified lines of `git diff REF`, and untracked files).
+    #[arg(long, value_name = "REF")]
+    pub diff: Option<String>,
 
     /// Colour the human output: `auto` colours only a terminal, and not when
     /// NO_COLOR is set.
@@ -130,15 +179,51 @@ pub enum ColorChoice {
 
 /// Runs `faultline scan`, writing the report to `--output` or `stdout`.
 pub fn run(args: &ScanArgs, stdout: &mut dyn Write) -> anyhow::Result<ExitStatus> {
-    let rules = select_rules(faultline_rules::all_rules(), &args.select, &args.ignore)?;
-    let options = ScanOptions {
-        paths: args.paths.clone(),
-        rules,
-        jobs: args.jobs,
-        max_file_size: args.max_file_size,
-        keep_sources: args.format.needs_sources(),
+    let loaded = match &args.config {
+        Some(path) => Some(config::load(path)?),
+        None => match args.paths.first() {
+            Some(first) if first.exists() => config::discover(first)?,
+            _ => None,
+        },
     };
-    let report = scan(&options)?;
+    let mut options = ScanOptions {
+        paths: args.paths.clone(),
+        jobs: args.jobs,
+        keep_sources: args.format.needs_sources(),
+        ..ScanOptions::default()
+    };
+    config::configure(
+        &mut options,
+        loaded.as_ref(),
+        &args.select,
+        &args.ignore,
+        args.max_file_size,
+    )?;
+    let baseline = match &args.baseline {
+        Some(path) => Some(Baseline::read(path)?),
+        None => None,
+    };
+
+    let mut report = scan(&options)?;
+
+    if let Some(path) = &args.write_baseline {
+        let written = Baseline::of(&report);
+        write_file(path, |out| out.write_all(written.to_json().as_bytes()))
+            .with_context(|| format!("cannot write the baseline to `{}`", path.display()))?;
+        note(&format!(
+            "wrote {} to the baseline `{}`; later scans with --baseline hide them",
+            report::plural(written.findings.len(), "finding", "findings"),
+            path.display()
+        ));
+        written.apply(&mut report);
+    }
+    if let Some(baseline) = &baseline {
+        baseline.apply(&mut report);
+    }
+    if let Some(reference) = &args.diff {
+        diff::changed_lines(&report.root, reference)?.apply(&mut report);
+    }
+
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -148,28 +233,37 @@ pub fn run(args: &ScanArgs, stdout: &mut dyn Write) -> anyhow::Result<ExitStatus
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let reporter = report::reporter(
-        args.format,
-        report::Options {
-            color,
-            quiet: args.quiet,
-        },
-    );
+    let report_options = report::Options {
+        color,
+        quiet: args.quiet,
+        sarif_category: args.sarif_category.clone(),
+    };
+    let uses_sarif = args.format == Format::Sarif || args.sarif_output.is_some();
+    let dropped = sarif::dropped(&report);
+    if uses_sarif && dropped > 0 {
+        note(&format!(
+            "warning: {} findings exceed GitHub's limit of {} results per SARIF run; \
+             the SARIF keeps the {} most severe and leaves out {dropped}",
+            report.findings.len(),
+            sarif::MAX_RESULTS,
+            sarif::MAX_RESULTS
+        ));
+    }
+    let reporter = report::reporter(args.format, report_options.clone());
     match &args.output {
-        Some(path) => {
-            let write = || -> io::Result<()> {
-                if let Some(parent) = path.parent()
-                    && !parent.as_os_str().is_empty()
-                {
-                    fs::create_dir_all(parent)?;
-                }
-                let mut file = BufWriter::new(File::create(path)?);
-                reporter.write(&report, &mut file)?;
-                file.flush()
-            };
-            write().with_context(|| format!("cannot write the report to `{}`", path.display()))?;
-        }
+        Some(path) => write_file(path, |out| reporter.write(&report, out))
+            .with_context(|| format!("cannot write the report to `{}`", path.display()))?,
         None => reporter.write(&report, stdout)?,
+    }
+    for (path, format) in [
+        (&args.sarif_output, Format::Sarif),
+        (&args.json_output, Format::Json),
+    ] {
+        if let Some(path) = path {
+            let extra = report::reporter(format, report_options.clone());
+            write_file(path, |out| extra.write(&report, out))
+                .with_context(|| format!("cannot write the report to `{}`", path.display()))?;
+        }
     }
     let failed = args
         .fail_on
@@ -180,4 +274,24 @@ pub fn run(args: &ScanArgs, stdout: &mut dyn Write) -> anyhow::Result<ExitStatus
     } else {
         ExitStatus::Success
     })
+}
+
+/// Writes a file through `write`, creating its parent directories.
+fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        fs::create_dir_all(parent)?;
+    }
+    let mut file = BufWriter::new(File::create(path)?);
+    write(&mut file)?;
+    file.flush()
+}
+
+#[expect(
+    clippy::print_stderr,
+    reason = "warnings about the scan go to stderr, beside any report on stdout"
+)]
+fn note(message: &str) {
+    eprintln!("{message}");
 }
