@@ -2,7 +2,7 @@
 # Validates SARIF files with the Microsoft SARIF multitool, running both its
 # SARIF rules and GitHub's ingestion rules (`--rule-kind "Sarif;Gh"`).
 #
-#   scripts/validate-sarif.sh FILE.sarif...
+#   .ci/validate-sarif.sh FILE.sarif...
 #
 # The multitool exits 0 whatever it finds, so this script reads its output
 # log and fails (exit 1) on any error-level result or notification. Warnings
