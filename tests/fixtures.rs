@@ -191,3 +191,51 @@ fn fixtures_match_their_annotations() {
         list.join("\n")
     );
 }
+
+/// STYLE 12: the annotations pin *where*; a snapshot per fixture file pins
+/// *what* is said there — message, span, help and related locations. The
+/// snapshots live beside the fixtures (`snapshots/<file>.snap`); review
+/// changes with `cargo insta review`, never by hand.
+#[test]
+fn fixture_messages_match_their_snapshots() {
+    for (dir_rule, path) in fixture_files() {
+        let lang = Lang::from_path(&path).unwrap();
+        let source = fs::read_to_string(&path).unwrap();
+        let Some(rule) = find_rule(&dir_rule) else {
+            continue;
+        };
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let result = analyze_source(&name, lang, &source, &[rule], false);
+        let lines = LineIndex::new(&source);
+        let at = |offset: u32| {
+            let line = lines.line(offset);
+            let col = offset - lines.line_start(line) + 1;
+            format!("{line}:{col}")
+        };
+        let mut out = String::new();
+        for f in &result.findings {
+            out.push_str(&format!(
+                "{} {}[{}] {}\n",
+                at(f.span.start),
+                f.level.as_str(),
+                f.rule,
+                f.message
+            ));
+            let text = source
+                .get(f.span.start as usize..f.span.end as usize)
+                .unwrap_or("");
+            out.push_str(&format!("    at: {text}\n"));
+            for r in &f.related {
+                out.push_str(&format!("    related {}: {}\n", at(r.span.start), r.message));
+            }
+            if let Some(h) = &f.help {
+                out.push_str(&format!("    help: {h}\n"));
+            }
+        }
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(path.parent().unwrap().join("snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.bind(|| insta::assert_snapshot!(name, out));
+    }
+}
