@@ -194,6 +194,90 @@ fn yes() -> bool {
     true
 }
 
+/// What a `[[state]]` entry's calls do to shared state (the `race` family).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum StateRole {
+    /// Reads a value or a row from shared state.
+    Read,
+    /// Writes a value back; the new value is in its arguments.
+    Write,
+    /// Writes a row object (its receiver or first argument) back.
+    Save,
+    /// Flushes every changed row of a session (SQLAlchemy `commit`).
+    Commit,
+    /// Tests existence or counts (`exists()`, `count()`, `contains_key`).
+    Check,
+    /// Creates what a check looked for (`create()`, `insert`, `open(.., 'w')`).
+    Create,
+    /// Opens a scope (a `with` context, a decorator, or a call taking a
+    /// callback) inside which reads and writes do not interleave.
+    Scope,
+    /// Makes the function's key writes optimistic (Redis `WATCH`).
+    Optimistic,
+}
+
+/// What sort of shared state a `[[state]]` entry is about.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum StateKind {
+    /// A database row (an ORM model instance or entity).
+    #[default]
+    Row,
+    /// A cache or key-value entry, named by its first argument.
+    Key,
+    /// An atomic value (Rust `AtomicUsize`).
+    Atomic,
+    /// A value behind a lock guard (Rust `Mutex::lock`).
+    Guard,
+    /// A file-system path, named by its first argument.
+    File,
+    /// A lock (for scopes).
+    Lock,
+    /// A database transaction (for scopes).
+    Transaction,
+}
+
+/// Calls that read, write, check or guard shared state (`[[state]]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateModel {
+    /// Patterns of the call's path.
+    pub patterns: Vec<String>,
+    /// What the call does.
+    pub role: StateRole,
+    /// What it does it to.
+    #[serde(default)]
+    pub kind: StateKind,
+    /// How the state is named: `receiver` (default: the model or client the
+    /// call goes through), `arg0` (the first argument's root name, as in
+    /// SQLAlchemy `update(Account)`), `path` (the first argument of the call
+    /// or of the call it is made on: a file path).
+    pub entity: Option<String>,
+    /// Argument indexes that carry the written value (default: all).
+    #[serde(default)]
+    pub value_args: Vec<usize>,
+    /// Keys of an options object that carry the written value (`data`).
+    #[serde(default)]
+    pub value_keys: Vec<String>,
+    /// Keyword arguments, option keys or builder steps that make the call
+    /// safe (`nx`, `exist_ok`, `create_new`, `update_fields`).
+    #[serde(default)]
+    pub safe: Vec<String>,
+    /// String argument values that make the call safe (`"wx"`, `"NX"`, `"x"`).
+    #[serde(default)]
+    pub safe_values: Vec<String>,
+    /// The call only acts when one of these string arguments (or builder
+    /// steps) is present (`open(p, "w")`, `.create(true)`).
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// Path segments that make a read locking (`select_for_update`).
+    #[serde(default)]
+    pub locking: Vec<String>,
+    /// The safe alternative, for messages.
+    pub fix: Option<String>,
+}
+
 /// An HTTP response family: how its status is checked and its body read.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -226,6 +310,9 @@ struct ModelFile {
     /// Spawn calls whose task is lost if the handle is dropped.
     #[serde(default)]
     spawns: Vec<String>,
+    /// Calls on shared state (the `race` family).
+    #[serde(default)]
+    state: Vec<StateModel>,
 }
 
 /// One token of a compiled pattern.
@@ -375,6 +462,7 @@ struct LangModels {
     exceptions: Vec<Pattern>,
     validators: Vec<Pattern>,
     spawns: Vec<Pattern>,
+    state: Vec<(StateModel, Vec<Pattern>)>,
     type_patterns: Vec<(usize, Pattern)>,
 }
 
@@ -412,6 +500,15 @@ pub const BUILTIN: &[(&str, &str)] = model_files![
     "rust/sqlx.toml",
     "rust/redis.toml",
     "rust/lettre.toml",
+    "python/django.toml",
+    "python/sqlalchemy.toml",
+    "python/redis.toml",
+    "python/concurrency.toml",
+    "typescript/orm.toml",
+    "typescript/redis.toml",
+    "typescript/filesystem.toml",
+    "rust/state.toml",
+    "rust/database.toml",
 ];
 
 impl Models {
@@ -473,6 +570,13 @@ impl Models {
             }
             for s in &file.spawns {
                 lm.spawns.extend(expand(s, lm, name)?);
+            }
+            for st in file.state {
+                let mut pats = Vec::new();
+                for p in &st.patterns {
+                    pats.extend(expand(p, lm, name)?);
+                }
+                lm.state.push((st, pats));
             }
         }
         Ok(models)
@@ -559,6 +663,17 @@ impl Models {
     pub fn is_spawn(&self, lang: Language, segs: &[Segment]) -> bool {
         self.lang(lang)
             .is_some_and(|lm| lm.spawns.iter().any(|p| p.matches(segs)))
+    }
+
+    /// The `[[state]]` entries whose patterns match this path, in model order.
+    pub fn state(&self, lang: Language, segs: &[Segment]) -> Vec<&StateModel> {
+        self.lang(lang).map_or_else(Vec::new, |lm| {
+            lm.state
+                .iter()
+                .filter(|(_, ps)| ps.iter().any(|p| p.matches(segs)))
+                .map(|(s, _)| s)
+                .collect()
+        })
     }
 
     /// Every pattern text of every call model, for the prefilter and tests.

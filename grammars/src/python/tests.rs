@@ -908,7 +908,7 @@ fn fixtures_parse_and_expected_lines_resolve() {
         assert_all_reachable(&m, &file.display().to_string());
         let lines = LineIndex::new(&src);
         for (i, line) in src.lines().enumerate() {
-            if !line.trim_start().starts_with("# expect:") {
+            if !line.trim_start().starts_with("# expect: external-call/") {
                 continue;
             }
             let target = i + 2;

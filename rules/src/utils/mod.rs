@@ -1,6 +1,7 @@
 //! Helpers shared by every family: looking through value-preserving
 //! wrappers, test-code detection, source snippets.
 
+pub mod dataflow;
 pub mod sql;
 
 use std::collections::HashMap;

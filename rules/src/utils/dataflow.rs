@@ -1,0 +1,586 @@
+//! Intra-function data flow: for one function, in one pass in source order,
+//! which read of shared state each value came from, followed through
+//! assignments, attribute access, indexing, arithmetic, f-strings and
+//! templates, and calls that take the value as an argument (helpers,
+//! `int()`, `Number()`, `.unwrap_or(..)`). No whole-program fixpoint: a
+//! later assignment replaces a binding, branches are read in order.
+//!
+//! What counts as a read of shared state is decided by a [`Classify`]
+//! implementation (the `race` family asks the API models); embedded SQL is
+//! recognized here, from string literals, f-strings/templates
+//! (interpolations become `?`) and variables assigned a string in the same
+//! function. The flow also answers what lies between a read and a write: an
+//! `await`, a lock scope, a transaction.
+
+use std::collections::HashMap;
+
+use faultline_ir::{BinOp, FuncId, Kind, Module, NodeId, Span};
+
+use crate::models::StateKind;
+use crate::utils::sql::{SqlFacts, SqlKind, analyze};
+use crate::utils::{args, call_name, receiver};
+
+/// Where a value of shared state came from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// A modeled API (ORM, cache, atomic, lock guard, file system).
+    Model(StateKind),
+    /// A `SELECT` in embedded SQL.
+    Sql,
+    /// An attribute of `self`/`this`.
+    Instance,
+}
+
+/// One read of shared state, carried by the values derived from it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Origin {
+    /// The call (or attribute) that read the state.
+    pub read: NodeId,
+    /// What sort of state.
+    pub source: Source,
+    /// The state's identity: a model or table name, a client, a mutex,
+    /// lowercased.
+    pub entity: String,
+    /// The key of a keyed store, or the path of a file, normalized.
+    pub key: Option<String>,
+    /// How messages name the value (`product`, `product.stock`).
+    pub label: String,
+    /// The field read from a row (`stock`).
+    pub field: Option<String>,
+    /// The value is the row object itself, not a value read from it.
+    pub row: bool,
+    /// The read locks what it read (`select_for_update`, `FOR UPDATE`).
+    pub locked: bool,
+    /// The lock call whose guard the value was read through.
+    pub guard: Option<NodeId>,
+    /// The read was an existence check or a count.
+    pub check: bool,
+    /// The row belongs to a session that writes changes back on commit.
+    pub tracked: bool,
+}
+
+/// Decides which calls read shared state and which expressions open a
+/// scope that serializes access.
+pub trait Classify {
+    /// The origin a call's value has, if the call reads shared state.
+    fn origin(&self, flow: &Flow<'_>, call: NodeId) -> Option<Origin>;
+    /// Whether a call is known to write or create rather than produce a
+    /// derived value (its result carries no origin).
+    fn is_write(&self, flow: &Flow<'_>, call: NodeId) -> bool;
+    /// Whether an expression (a `with` context, a decorator, a call taking a
+    /// callback) opens a lock or transaction scope.
+    fn scope(&self, flow: &Flow<'_>, expr: NodeId) -> Option<StateKind>;
+}
+
+/// A scope that serializes access: a `with lock:` block, a function
+/// decorated with `transaction.atomic`, a callback of `runExclusive`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scope {
+    /// The node that opened it (the `with`, the decorator, the call).
+    pub id: NodeId,
+    /// Lock or transaction.
+    pub kind: StateKind,
+}
+
+/// The flow of one function.
+pub struct Flow<'a> {
+    /// The module.
+    pub m: &'a Module,
+    /// The source text.
+    pub source: &'a str,
+    /// The function.
+    pub func: FuncId,
+    classify: &'a dyn Classify,
+    vars: HashMap<String, Vec<Origin>>,
+    strings: HashMap<String, String>,
+    selects: HashMap<String, Origin>,
+    awaits: Vec<Span>,
+    outer: Vec<Scope>,
+    depth: usize,
+}
+
+const MAX_DEPTH: usize = 400;
+
+impl<'a> Flow<'a> {
+    /// A flow for function `func`. `lambda` is the `Lambda` node that
+    /// defines it, when it is a callback (so a callback of a scope call is
+    /// inside that scope).
+    pub fn new(
+        m: &'a Module,
+        source: &'a str,
+        func: FuncId,
+        classify: &'a dyn Classify,
+        lambda: Option<NodeId>,
+    ) -> Flow<'a> {
+        let mut flow = Flow {
+            m,
+            source,
+            func,
+            classify,
+            vars: HashMap::new(),
+            strings: HashMap::new(),
+            selects: HashMap::new(),
+            awaits: Vec::new(),
+            outer: Vec::new(),
+            depth: 0,
+        };
+        let body = m.function(func).body;
+        let mut awaits = Vec::new();
+        m.walk(body, &mut |n| match m.kind(n) {
+            Kind::Await(_) => awaits.push(m.node(n).span),
+            Kind::With { is_async: true, .. } => {
+                let s = m.node(n).span.start;
+                awaits.push(Span {
+                    start: s,
+                    end: s + 5,
+                });
+            }
+            _ => {}
+        });
+        flow.awaits = awaits;
+        let mut outer = Vec::new();
+        for d in &m.function(func).decorators {
+            if let Some(kind) = classify.scope(&flow, *d) {
+                outer.push(Scope { id: *d, kind });
+            }
+        }
+        if let Some(l) = lambda {
+            for a in m.ancestors(l).take(3) {
+                if matches!(m.kind(a), Kind::Call { .. } | Kind::New { .. })
+                    && let Some(kind) = classify.scope(&flow, a)
+                {
+                    outer.push(Scope { id: a, kind });
+                    break;
+                }
+            }
+        }
+        flow.outer = outer;
+        flow
+    }
+
+    /// Walks the function body in source order and calls `visit` on every
+    /// node, with the bindings in force at that point. An assignment is
+    /// visited after its value and before its targets are bound.
+    pub fn run(&mut self, visit: &mut dyn FnMut(&Flow<'_>, NodeId)) {
+        let body = self.m.function(self.func).body;
+        self.visit(body, visit);
+    }
+
+    fn visit(&mut self, n: NodeId, visit: &mut dyn FnMut(&Flow<'_>, NodeId)) {
+        if self.depth > MAX_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        match self.m.kind(n).clone() {
+            Kind::Assign {
+                targets, value, op, ..
+            } => {
+                if let Some(v) = value {
+                    self.visit(v, visit);
+                }
+                visit(self, n);
+                for t in &targets {
+                    self.visit(*t, visit);
+                }
+                let mut origins = value.map(|v| self.eval(v)).unwrap_or_default();
+                if op.is_some() {
+                    for t in &targets {
+                        origins.extend(self.eval(*t));
+                    }
+                }
+                let text = value.and_then(|v| self.string_value(v));
+                for t in &targets {
+                    self.bind(*t, &origins, text.clone());
+                }
+            }
+            Kind::Call { .. } => {
+                visit(self, n);
+                for c in self.m.children(n) {
+                    self.visit(c, visit);
+                }
+                self.note_select(n);
+            }
+            _ => {
+                visit(self, n);
+                for c in self.m.children(n) {
+                    self.visit(c, visit);
+                }
+            }
+        }
+        self.depth -= 1;
+    }
+
+    fn bind(&mut self, target: NodeId, origins: &[Origin], text: Option<String>) {
+        let m = self.m;
+        match m.kind(target) {
+            Kind::Name(name) => {
+                if origins.is_empty() {
+                    self.vars.remove(name);
+                } else {
+                    let named = origins
+                        .iter()
+                        .map(|o| {
+                            let mut o = o.clone();
+                            if o.row {
+                                o.label = name.clone();
+                            }
+                            o
+                        })
+                        .collect();
+                    self.vars.insert(name.clone(), named);
+                }
+                match text {
+                    Some(t) => {
+                        self.strings.insert(name.clone(), t);
+                    }
+                    None => {
+                        self.strings.remove(name);
+                    }
+                }
+            }
+            // `const { stock } = row`, `a, b = pair`.
+            Kind::Object { entries, .. } => {
+                for e in entries {
+                    let field = e.key.clone();
+                    let derived: Vec<Origin> = origins
+                        .iter()
+                        .map(|o| field_of(o, field.as_deref()))
+                        .collect();
+                    self.bind(e.value, &derived, None);
+                }
+            }
+            Kind::Array(items) | Kind::Other(items) => {
+                for i in items {
+                    self.bind(*i, origins, None);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Remembers `cur.execute("SELECT …")` whose result is fetched later
+    /// from the same cursor (`cur.fetchone()`).
+    fn note_select(&mut self, call: NodeId) {
+        let m = self.m;
+        let Some(parent) = m.parent(call) else { return };
+        let stmt = match m.kind(parent) {
+            Kind::Await(_) => m.parent(parent),
+            _ => Some(parent),
+        };
+        if !stmt.is_some_and(|s| matches!(m.kind(s), Kind::ExprStmt { .. })) {
+            return;
+        }
+        if let Some((sql_call, facts)) = self.chain_sql(call)
+            && facts.kind == SqlKind::Select
+            && let Some(r) = receiver(m, call)
+        {
+            let key = self.text(m.node(r).span);
+            let origin = self.sql_origin(sql_call, &facts);
+            self.selects.insert(key, origin);
+        }
+    }
+
+    fn sql_origin(&self, call: NodeId, facts: &SqlFacts) -> Origin {
+        Origin {
+            read: call,
+            source: Source::Sql,
+            entity: facts.tables.first().cloned().unwrap_or_default(),
+            key: None,
+            label: facts.tables.first().cloned().unwrap_or_default(),
+            field: None,
+            row: false,
+            locked: facts.locks,
+            guard: None,
+            check: facts.aggregate,
+            tracked: false,
+        }
+    }
+
+    /// The origins of the value of an expression.
+    pub fn eval(&self, e: NodeId) -> Vec<Origin> {
+        let mut out = Vec::new();
+        self.eval_into(e, &mut out, 0);
+        out.dedup();
+        out
+    }
+
+    fn eval_into(&self, e: NodeId, out: &mut Vec<Origin>, depth: usize) {
+        if depth > 64 {
+            return;
+        }
+        let m = self.m;
+        let d = depth + 1;
+        match m.kind(e) {
+            Kind::Name(n) => {
+                if let Some(v) = self.vars.get(n) {
+                    out.extend(v.iter().cloned());
+                }
+            }
+            Kind::Attr { object, name } => {
+                if let Kind::Name(o) = m.kind(*object)
+                    && (o == "self" || o == "this")
+                {
+                    let label = format!("{o}.{name}");
+                    out.push(Origin {
+                        read: e,
+                        source: Source::Instance,
+                        entity: label.clone(),
+                        key: None,
+                        label,
+                        field: None,
+                        row: false,
+                        locked: false,
+                        guard: None,
+                        check: false,
+                        tracked: false,
+                    });
+                    return;
+                }
+                let mut inner = Vec::new();
+                self.eval_into(*object, &mut inner, d);
+                out.extend(inner.iter().map(|o| field_of(o, Some(name))));
+            }
+            Kind::Index { object, index } => {
+                let key = match m.kind(*index) {
+                    Kind::Str(s) => Some(s.clone()),
+                    _ => None,
+                };
+                let mut inner = Vec::new();
+                self.eval_into(*object, &mut inner, d);
+                out.extend(inner.iter().map(|o| field_of(o, key.as_deref())));
+            }
+            Kind::Call { .. } | Kind::New { .. } => {
+                if let Some(o) = self.call_origin(e) {
+                    out.push(o);
+                    return;
+                }
+                if self.classify.is_write(self, e) {
+                    return;
+                }
+                if let Some(r) = receiver(m, e) {
+                    let mut inner = Vec::new();
+                    self.eval_into(r, &mut inner, d);
+                    // A method of a row (`order.total()`) is a value derived from
+                    // it; `is_some()`/`is_none()` still test the row itself.
+                    let presence = matches!(
+                        call_name(m, e),
+                        Some("is_some" | "is_none" | "is_empty" | "isEmpty" | "optional")
+                    );
+                    out.extend(inner.into_iter().map(|mut o| {
+                        o.row &= presence;
+                        o
+                    }));
+                }
+                // A helper given a row computes a value from it.
+                for a in args(m, e) {
+                    if !matches!(m.kind(a.value), Kind::Lambda(_)) {
+                        let mut inner = Vec::new();
+                        self.eval_into(a.value, &mut inner, d);
+                        out.extend(inner.into_iter().map(|mut o| {
+                            o.row = false;
+                            o
+                        }));
+                    }
+                }
+            }
+            Kind::Binary { op, lhs, rhs } if !op.is_comparison() => {
+                self.eval_into(*lhs, out, d);
+                self.eval_into(*rhs, out, d);
+            }
+            Kind::Cond { then, els, .. } => {
+                self.eval_into(*then, out, d);
+                self.eval_into(*els, out, d);
+            }
+            Kind::Block(stmts) => {
+                if let Some(last) = stmts.last() {
+                    self.eval_into(*last, out, d);
+                }
+            }
+            Kind::ExprStmt { expr, value: true } => self.eval_into(*expr, out, d),
+            Kind::If { then, els, .. } => {
+                self.eval_into(*then, out, d);
+                if let Some(x) = els {
+                    self.eval_into(*x, out, d);
+                }
+            }
+            Kind::Await(x) | Kind::Question(x) | Kind::Spread(x) => self.eval_into(*x, out, d),
+            Kind::Unary { operand, .. } => self.eval_into(*operand, out, d),
+            Kind::Template(parts) | Kind::Array(parts) | Kind::Other(parts) => {
+                for p in parts {
+                    self.eval_into(*p, out, d);
+                }
+            }
+            Kind::Object { entries, .. } => {
+                for en in entries {
+                    self.eval_into(en.value, out, d);
+                }
+            }
+            Kind::Macro { args, .. } => {
+                for a in args {
+                    self.eval_into(*a, out, d);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The origin of a call that reads shared state: a modeled read, an
+    /// embedded `SELECT`, or a fetch from a cursor that ran one.
+    pub fn call_origin(&self, call: NodeId) -> Option<Origin> {
+        if let Some(o) = self.classify.origin(self, call) {
+            return Some(o);
+        }
+        if let Some((sql_call, facts)) = self.chain_sql(call)
+            && facts.kind == SqlKind::Select
+        {
+            return Some(self.sql_origin(sql_call, &facts));
+        }
+        let m = self.m;
+        if call_name(m, call).is_some_and(|n| n.starts_with("fetch"))
+            && let Some(r) = receiver(m, call)
+        {
+            return self.selects.get(&self.text(m.node(r).span)).cloned();
+        }
+        None
+    }
+
+    /// The embedded SQL a call runs: the first string argument of the call
+    /// or of a call it is chained on (`sqlx::query("…").bind(x).execute()`).
+    pub fn chain_sql(&self, call: NodeId) -> Option<(NodeId, SqlFacts)> {
+        let m = self.m;
+        let mut cur = Some(call);
+        for _ in 0..12 {
+            let c = cur?;
+            if matches!(m.kind(c), Kind::Call { .. } | Kind::New { .. }) {
+                if let Some(first) = args(m, c).first()
+                    && let Some(text) = self.string_value(first.value)
+                    && looks_like_sql(&text)
+                    && let Some(f) = analyze(&text)
+                {
+                    return Some((c, f));
+                }
+                cur = receiver(m, c).map(|r| crate::utils::strip_await(m, r));
+            } else {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The text of a string-valued expression: a literal, an f-string or
+    /// template (interpolations become `?`), a concatenation, a variable
+    /// assigned one of those in this function, or `text("…")`.
+    pub fn string_value(&self, e: NodeId) -> Option<String> {
+        let m = self.m;
+        match m.kind(e) {
+            Kind::Str(s) => Some(s.clone()),
+            Kind::Template(parts) => Some(
+                parts
+                    .iter()
+                    .map(|p| match m.kind(*p) {
+                        Kind::Str(s) => s.clone(),
+                        _ => "?".to_string(),
+                    })
+                    .collect(),
+            ),
+            Kind::Name(n) => self.strings.get(n).cloned(),
+            Kind::Binary {
+                op: BinOp::Add,
+                lhs,
+                rhs,
+            } => Some(self.string_value(*lhs)? + &self.string_value(*rhs).unwrap_or_default()),
+            Kind::Call { .. } if matches!(call_name(m, e), Some("text" | "sql" | "raw")) => {
+                self.string_value(args(m, e).first()?.value)
+            }
+            Kind::Macro { name, args } if name == "format" || name.ends_with("query") => {
+                self.string_value(*args.first()?)
+            }
+            _ => None,
+        }
+    }
+
+    /// The source text of a span.
+    pub fn text(&self, span: Span) -> String {
+        self.source
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Whether an `await` (or the entry of an `async with`) completes after
+    /// a read and starts before a write ends: the function may be suspended
+    /// between the two.
+    pub fn await_between(&self, read: Span, write_end: u32) -> bool {
+        self.awaits
+            .iter()
+            .any(|a| a.end > read.end && a.start < write_end)
+    }
+
+    /// The lock and transaction scopes around a node, innermost first.
+    pub fn scopes(&self, n: NodeId) -> Vec<Scope> {
+        let m = self.m;
+        let mut out = Vec::new();
+        let mut prev = n;
+        for a in m.ancestors(n) {
+            if let Kind::With { items, body, .. } = m.kind(a)
+                && *body == prev
+            {
+                for it in items {
+                    if let Some(kind) = self.classify.scope(self, it.context) {
+                        out.push(Scope { id: a, kind });
+                    }
+                }
+            }
+            prev = a;
+        }
+        out.extend(self.outer.iter().copied());
+        out
+    }
+
+    /// Whether one lock scope encloses both nodes.
+    pub fn same_lock(&self, a: NodeId, b: NodeId) -> bool {
+        let sa = self.scopes(a);
+        self.scopes(b)
+            .iter()
+            .any(|s| s.kind == StateKind::Lock && sa.contains(s))
+    }
+
+    /// Whether a node is inside a transaction scope.
+    pub fn in_transaction(&self, n: NodeId) -> bool {
+        self.scopes(n)
+            .iter()
+            .any(|s| s.kind == StateKind::Transaction)
+    }
+}
+
+/// The origin of `o.field`.
+fn field_of(o: &Origin, field: Option<&str>) -> Origin {
+    let mut o = o.clone();
+    if o.row {
+        o.row = false;
+        if let Some(f) = field {
+            o.label = format!("{}.{f}", o.label);
+            o.field = Some(f.to_string());
+        }
+    }
+    o
+}
+
+fn looks_like_sql(text: &str) -> bool {
+    let t = text.trim_start().as_bytes();
+    let head: Vec<u8> = t.iter().take(7).map(u8::to_ascii_lowercase).collect();
+    [&b"select"[..], b"update", b"insert", b"with", b"delete"]
+        .iter()
+        .any(|k| head.starts_with(k))
+}
+
+/// The `Lambda` node that defines each callback function of a module.
+pub fn lambda_nodes(m: &Module) -> HashMap<FuncId, NodeId> {
+    let mut out = HashMap::new();
+    for (i, n) in m.nodes.iter().enumerate() {
+        if let Kind::Lambda(f) = n.kind {
+            out.insert(f, NodeId(i as u32));
+        }
+    }
+    out
+}
