@@ -8,6 +8,7 @@ pub mod finding;
 pub mod meta;
 pub mod models;
 pub mod registry;
+pub mod retry;
 pub mod utils;
 
 pub use finding::{Finding, Related};

@@ -3,6 +3,7 @@
 use crate::external_call::{
     FloatingPromise, MissingTimeout, PanicOnFailure, SwallowedError, UncheckedStatus,
 };
+use crate::retry::NonIdempotent;
 use crate::{Context, RuleMeta};
 
 /// A rule: metadata plus a check over one file's IR.
@@ -19,6 +20,7 @@ static RULES: &[&dyn Rule] = &[
     &PanicOnFailure,
     &SwallowedError,
     &UncheckedStatus,
+    &NonIdempotent,
 ];
 
 /// Every rule, sorted by id.
