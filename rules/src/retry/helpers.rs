@@ -695,7 +695,7 @@ pub fn reference_effect(cx: &Context<'_>, wrapper: NodeId, reference: NodeId) ->
     }
     Some(Effect {
         call: wrapper,
-        inner: None,
+        inner: Some(reference),
         kind,
         what,
         fix,

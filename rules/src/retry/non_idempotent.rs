@@ -502,7 +502,7 @@ fn call_constructs(cx: &Context<'_>, fns: &Functions, c: NodeId, out: &mut Vec<C
                     return;
                 }
                 out.push(Construct {
-                    label: format!("{label} (its queue's jobs have `attempts`)"),
+                    label: format!("the {label} of a queue with `attempts`"),
                     span,
                     inner: None,
                     region: operation_region(m, fns, c, op),
