@@ -763,7 +763,10 @@ fn attempt_loop(m: &Module, kind: LoopKind, iter: Option<NodeId>) -> bool {
         LoopKind::Infinite | LoopKind::DoWhile | LoopKind::ForClassic => true,
         LoopKind::ForEach => iter.is_some_and(|i| match m.kind(i) {
             Kind::Call { .. } => call_name(m, i) == Some("range"),
-            Kind::Other(parts) => m.language == Language::Rust && parts.len() <= 2,
+            // Rust `0..n`, `1..=n`.
+            Kind::Binary {
+                op: BinOp::Other, ..
+            } => m.language == Language::Rust,
             _ => false,
         }),
     }
