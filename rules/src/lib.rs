@@ -9,6 +9,7 @@ pub mod meta;
 pub mod models;
 pub mod race;
 pub mod registry;
+pub mod retry;
 pub mod utils;
 
 pub use finding::{Finding, Related};

@@ -290,6 +290,214 @@ pub struct ResponseModel {
     pub body_reads: Vec<String>,
 }
 
+/// How a retry construct wraps what it retries.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum RetryShape {
+    /// A decorator: the decorated function is retried (`@tenacity.retry`,
+    /// `@backoff.on_exception(..)`).
+    Decorator,
+    /// A job decorator: the task is re-run when it fails with one of the
+    /// `enabled_by` options, or when it calls `rerun_method` on its bound
+    /// task (`@app.task(autoretry_for=..)`, `self.retry()`).
+    Task,
+    /// A call that runs its `operation` argument again on failure
+    /// (`pRetry(fn)`, `backoff::retry(policy, op)`, `queue.enqueue(f, retry=..)`).
+    Wrapper,
+    /// An iterator of attempts: the body of the loop over it is retried
+    /// (`for attempt in Retrying(): with attempt: ..`).
+    Attempts,
+    /// A retry policy that only acts once mounted by an `adapter`
+    /// (urllib3's `Retry`).
+    Policy,
+    /// A transport adapter given a `policy` and mounted on a session with
+    /// `mount` (requests' `HTTPAdapter(max_retries=..)`).
+    Adapter,
+    /// Configures a client so that its requests are retried (`axiosRetry(client, ..)`,
+    /// `got.extend({ retry })`, reqwest-retry's middleware).
+    Client,
+    /// A job worker whose processor (`operation`) is re-run when a job fails
+    /// and its queue was given `enabled_by` attempts (BullMQ).
+    Worker,
+}
+
+/// Where an argument or option is given.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ArgSpec {
+    /// Keyword arguments (`retry=`) or option keys (`{ retryCondition }`).
+    #[serde(default)]
+    pub kwarg: Vec<String>,
+    /// Positional indexes (0-based).
+    #[serde(default)]
+    pub position: Vec<usize>,
+    /// Positional indexes of an options object holding one of `kwarg`.
+    #[serde(default)]
+    pub options_at: Vec<usize>,
+    /// The option is nested under this key of the options object (got's
+    /// `{ retry: { methods } }`).
+    pub nested_in: Option<String>,
+}
+
+/// Which failures a retry construct retries on.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionSpec {
+    /// Keyword arguments or option keys where it is given.
+    #[serde(default)]
+    pub kwarg: Vec<String>,
+    /// Positional indexes where it is given.
+    #[serde(default)]
+    pub position: Vec<usize>,
+    /// Positional indexes of an options object holding one of `kwarg`.
+    #[serde(default)]
+    pub options_at: Vec<usize>,
+    /// The option is nested under this key of the options object.
+    pub nested_in: Option<String>,
+    /// Predicate constructors whose arguments are the exception types
+    /// (`tenacity.retry_if_exception_type()`).
+    #[serde(default)]
+    pub exception_predicates: Vec<String>,
+    /// Predicates that limit retries to safe requests
+    /// (`axios-retry.isNetworkOrIdempotentRequestError`).
+    #[serde(default)]
+    pub safe: Vec<String>,
+    /// With no condition given, only safe failures are retried
+    /// (axios-retry's default).
+    #[serde(default)]
+    pub safe_when_absent: bool,
+}
+
+macro_rules! arg_spec {
+    ($t:ty) => {
+        impl $t {
+            /// Where it is given, as an [`ArgSpec`].
+            pub fn at(&self) -> ArgSpec {
+                ArgSpec {
+                    kwarg: self.kwarg.clone(),
+                    position: self.position.clone(),
+                    options_at: self.options_at.clone(),
+                    nested_in: self.nested_in.clone(),
+                }
+            }
+        }
+    };
+}
+arg_spec!(ConditionSpec);
+arg_spec!(MethodSpec);
+
+/// Which HTTP methods a retry policy retries.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MethodSpec {
+    /// Keyword arguments or option keys where it is given.
+    #[serde(default)]
+    pub kwarg: Vec<String>,
+    /// Positional indexes where it is given.
+    #[serde(default)]
+    pub position: Vec<usize>,
+    /// Positional indexes of an options object holding one of `kwarg`.
+    #[serde(default)]
+    pub options_at: Vec<usize>,
+    /// The option is nested under this key of the options object.
+    pub nested_in: Option<String>,
+    /// Methods retried when none are given.
+    #[serde(default)]
+    pub default: Vec<String>,
+    /// Values that mean "every method" (`None`, `False`).
+    #[serde(default)]
+    pub all_values: Vec<String>,
+}
+
+/// A construct that runs an operation again when it fails.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryModel {
+    /// Patterns of the construct's path (a decorator, a call).
+    pub patterns: Vec<String>,
+    /// How it wraps what it retries.
+    pub shape: RetryShape,
+    /// The positional index of the retried callable (`wrapper`, `worker`).
+    pub operation: Option<usize>,
+    /// It retries only when one of these options is given (Celery's
+    /// `autoretry_for`, rq's `retry`, BullMQ's `attempts`), searched in
+    /// keyword arguments and (nested) options objects.
+    #[serde(default)]
+    pub enabled_by: Vec<String>,
+    /// Calls in the file that may carry `enabled_by` for a `worker` (the
+    /// queue it consumes).
+    #[serde(default)]
+    pub enabled_in: Vec<String>,
+    /// `task`: the method of the bound task that re-runs it (`retry`).
+    pub rerun_method: Option<String>,
+    /// `task`: the option that binds the task to its first parameter.
+    pub bind_kwarg: Option<String>,
+    /// Which failures are retried.
+    pub condition: Option<ConditionSpec>,
+    /// Which HTTP methods are retried (`policy`, `client`).
+    pub methods: Option<MethodSpec>,
+    /// Options that, set to `0`/`False`, turn retrying off.
+    #[serde(default)]
+    pub off_if_zero: Vec<String>,
+    /// Options that, all set to `0`/`False`, leave only connection
+    /// retries (urllib3's `read`).
+    #[serde(default)]
+    pub connection_only_if_zero: Vec<String>,
+    /// Options whose absence means no retry on a response status
+    /// (urllib3's `status_forcelist`); needed with `connection_only_if_zero`.
+    #[serde(default)]
+    pub status_retry_by: Vec<String>,
+    /// `adapter`: where the policy is given.
+    pub policy: Option<ArgSpec>,
+    /// `adapter`: the session method that mounts it (`mount`) and the
+    /// adapter's position there.
+    pub mount: Option<String>,
+    /// `client`: the position of the client it configures; without it, the
+    /// client is the builder chain it is passed into, or the call itself.
+    pub client_at: Option<usize>,
+}
+
+/// What a non-idempotent operation does.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum EffectKind {
+    /// Moves money: a charge, payment, refund, transfer.
+    Payment,
+    /// Inserts a row (or a document).
+    Insert,
+    /// Sends an email, SMS or push notification.
+    Notify,
+    /// Publishes a message to a queue or topic.
+    Publish,
+    /// Sends an HTTP request whose method is read from its path.
+    Http,
+}
+
+/// An operation that is not safe to repeat.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EffectModel {
+    /// Patterns of the call's path.
+    pub patterns: Vec<String>,
+    /// What it does.
+    pub effect: EffectKind,
+    /// What it does, for messages (`charges a payment`).
+    pub what: String,
+    /// How to make the retry safe, for messages (`pass \`idempotency_key=\``).
+    pub fix: String,
+    /// The SQL is at this argument (of the call or of an earlier step of its
+    /// chain): only an `INSERT` without an upsert (or an `UPDATE` that
+    /// increments) counts.
+    pub sql_at: Option<usize>,
+    /// Builder steps that make it safe (`on_conflict`).
+    #[serde(default)]
+    pub safe_steps: Vec<String>,
+    /// Keyword arguments or option keys that name the row and make a
+    /// repeat fail instead of duplicating it (`pk`, `id`).
+    #[serde(default)]
+    pub unique_keys: Vec<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ModelFile {
@@ -313,6 +521,16 @@ struct ModelFile {
     /// Calls on shared state (the `race` family).
     #[serde(default)]
     state: Vec<StateModel>,
+    /// Constructs that run an operation again when it fails.
+    retries: Vec<RetryModel>,
+    /// Operations that are not safe to repeat.
+    effects: Vec<EffectModel>,
+    /// Exception types raised only when a connection could not be
+    /// established (the request never left): retrying on them is safe.
+    connection_errors: Vec<String>,
+    /// Methods or predicates that test an error for a failed connection
+    /// (`e.is_connect()`): a retry guarded by one is safe.
+    connection_checks: Vec<String>,
 }
 
 /// One token of a compiled pattern.
@@ -464,6 +682,11 @@ struct LangModels {
     spawns: Vec<Pattern>,
     state: Vec<(StateModel, Vec<Pattern>)>,
     type_patterns: Vec<(usize, Pattern)>,
+    retries: Vec<(RetryModel, Vec<Pattern>)>,
+    effects: Vec<(EffectModel, Vec<Pattern>)>,
+    connection_errors: Vec<Pattern>,
+    connection_checks: Vec<String>,
+    retry_enablers: Vec<Pattern>,
 }
 
 /// All models, per language.
@@ -509,6 +732,12 @@ pub const BUILTIN: &[(&str, &str)] = model_files![
     "typescript/filesystem.toml",
     "rust/state.toml",
     "rust/database.toml",
+    "python/retry.toml",
+    "python/effects.toml",
+    "typescript/retry.toml",
+    "typescript/effects.toml",
+    "rust/retry.toml",
+    "rust/effects.toml",
 ];
 
 impl Models {
@@ -578,6 +807,17 @@ impl Models {
                 }
                 lm.state.push((st, pats));
             }
+            for r in file.retries {
+                for p in &r.patterns {
+                for p in &r.enabled_in {
+                    lm.retry_enablers.extend(expand(p, lm, name)?);
+                lm.retries.push((r, pats));
+            for e in file.effects {
+                for p in &e.patterns {
+                lm.effects.push((e, pats));
+            for c in &file.connection_errors {
+                lm.connection_errors.extend(expand(c, lm, name)?);
+            lm.connection_checks.extend(file.connection_checks);
         }
         Ok(models)
     }
@@ -676,6 +916,48 @@ impl Models {
         })
     }
 
+    /// The retry construct with this path (a decorator, a call).
+    pub fn retry(&self, lang: Language, segs: &[Segment]) -> Option<&RetryModel> {
+        self.lang(lang)?
+            .retries
+            .iter()
+            .find(|(_, pats)| pats.iter().any(|p| p.matches(segs)))
+            .map(|(r, _)| r)
+    /// Every retry construct of a language, for structural shapes
+    /// (adapters, workers).
+    pub fn retries(&self, lang: Language) -> impl Iterator<Item = &RetryModel> {
+        self.lang(lang)
+            .into_iter()
+            .flat_map(|lm| lm.retries.iter().map(|(r, _)| r))
+    /// Whether a call may enable retries of a `worker` (a queue given
+    /// `attempts`).
+    pub fn is_retry_enabler(&self, lang: Language, segs: &[Segment]) -> bool {
+        self.lang(lang)
+            .is_some_and(|lm| lm.retry_enablers.iter().any(|p| p.matches(segs)))
+    /// Whether `segs` matches one of a retry construct's patterns.
+    pub fn retry_matches(&self, lang: Language, model: &RetryModel, segs: &[Segment]) -> bool {
+        self.lang(lang).is_some_and(|lm| {
+            lm.retries
+                .any(|(r, pats)| std::ptr::eq(r, model) && pats.iter().any(|p| p.matches(segs)))
+    /// The non-idempotent operation with this path.
+    pub fn effect(&self, lang: Language, segs: &[Segment]) -> Option<&EffectModel> {
+        self.lang(lang)?
+            .effects
+            .iter()
+            .find(|(_, pats)| pats.iter().any(|p| p.matches(segs)))
+            .map(|(e, _)| e)
+    /// Whether an exception type path names a failure to connect.
+    pub fn is_connection_error(&self, lang: Language, segs: &[Segment]) -> bool {
+        self.lang(lang)
+            .is_some_and(|lm| lm.connection_errors.iter().any(|p| p.matches(segs)))
+    /// Whether a method name tests an error for a failed connection.
+    pub fn is_connection_check(&self, lang: Language, name: &str) -> bool {
+        self.lang(lang)
+            .is_some_and(|lm| lm.connection_checks.iter().any(|c| c == name))
+    /// Whether `segs` matches one of these patterns (a retry condition's
+    /// predicate constructors).
+    pub fn retry_predicate(&self, _lang: Language, patterns: &[String], segs: &[Segment]) -> bool {
+        patterns.iter().any(|p| Pattern::compile(p).matches(segs))
     /// Every pattern text of every call model, for the prefilter and tests.
     pub fn pattern_count(&self) -> usize {
         self.langs

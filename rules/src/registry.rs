@@ -4,6 +4,7 @@ use crate::external_call::{
     FloatingPromise, MissingTimeout, PanicOnFailure, SwallowedError, UncheckedStatus,
 };
 use crate::race::{CheckThenAct, ReadModifyWrite};
+use crate::retry::NonIdempotent;
 use crate::{Context, RuleMeta};
 
 /// A rule: metadata plus a check over one file's IR.
@@ -22,6 +23,7 @@ static RULES: &[&dyn Rule] = &[
     &UncheckedStatus,
     &CheckThenAct,
     &ReadModifyWrite,
+    &NonIdempotent,
 ];
 
 /// Every rule, sorted by id.
