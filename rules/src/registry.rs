@@ -3,6 +3,9 @@
 use crate::external_call::{
     FloatingPromise, MissingTimeout, PanicOnFailure, SwallowedError, UncheckedStatus,
 };
+use crate::trust::{
+    CallerAssertedIdentity, NetworkLocationAuth, TlsVerificationDisabled, UnverifiedToken,
+};
 use crate::{Context, RuleMeta};
 
 /// A rule: metadata plus a check over one file's IR.
@@ -19,6 +22,10 @@ static RULES: &[&dyn Rule] = &[
     &PanicOnFailure,
     &SwallowedError,
     &UncheckedStatus,
+    &CallerAssertedIdentity,
+    &NetworkLocationAuth,
+    &TlsVerificationDisabled,
+    &UnverifiedToken,
 ];
 
 /// Every rule, sorted by id.
