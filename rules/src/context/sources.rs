@@ -176,7 +176,20 @@ impl<'a> RequestFacts<'a> {
                 });
             }
         }
-        let (root, steps) = self.chain(id)?;
+        let (mut root, mut steps) = self.chain(id)?;
+        // `info = req.connection_info(); info.realip_remote_addr()`: a local
+        // bound to part of a chain stands for that part.
+        for _ in 0..3 {
+            if self.root(f, root).is_some() {
+                break;
+            }
+            let Kind::Name(name) = m.kind(root) else { break };
+            let Some(v) = single_assignment(m, f, name) else { break };
+            let Some((r2, mut s2)) = self.chain(v) else { break };
+            s2.extend(steps);
+            root = r2;
+            steps = s2;
+        }
         let kind = self.classify(f, root, &steps)?;
         Some(Source { kind, read: id })
     }
@@ -513,6 +526,34 @@ fn trusted_proxies(cx: &Context<'_>, model: &ContextModel) -> bool {
         matches!(a.first().map(|x| m.kind(x.value)), Some(Kind::Str(s)) if settings.contains(s))
             && a.get(1).is_some_and(|x| !matches!(m.kind(x.value), Kind::Bool(true)))
     })
+}
+
+/// The value of the one assignment of `name` in `f` or a function around it.
+fn single_assignment(m: &Module, f: FuncId, name: &str) -> Option<NodeId> {
+    let mut cur = Some(f);
+    while let Some(fid) = cur {
+        if m.function(fid).params.iter().any(|p| p.name == name) {
+            return None;
+        }
+        let values: Vec<NodeId> = function_nodes(m, fid, false)
+            .into_iter()
+            .filter_map(|x| match m.kind(x) {
+                Kind::Assign { targets, value: Some(v), op: None, .. }
+                    if targets.len() == 1
+                        && targets.iter().all(|t| matches!(m.kind(*t), Kind::Name(s) if s == name)) =>
+                {
+                    Some(*v)
+                }
+                _ => None,
+            })
+            .collect();
+        match values.as_slice() {
+            [v] => return Some(*v),
+            [] => cur = m.function(fid).parent,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Names bound by a destructuring parameter (`ConnectInfo(addr)` → `addr`).

@@ -199,9 +199,16 @@ pub fn is_allowlist_name(name: &str) -> bool {
 pub fn is_location_constant(m: &Module, id: NodeId) -> bool {
     match m.kind(id) {
         Kind::Str(s) => is_location_literal(s),
-        Kind::Array(items) => items.iter().any(|i| is_location_constant(m, *i)),
+        Kind::Array(items) => {
+            items.iter().any(|i| is_location_constant(m, *i))
+                // `[127, 0, 0, 1]`, `[10, 0, 0, 5]`
+                || items.len() == 4
+                    && items.iter().all(|i| matches!(m.kind(*i), Kind::Num(_)))
+                    && items.first().is_some_and(|i| matches!(m.kind(*i), Kind::Num(n) if ["127", "10", "192", "172"].contains(&n.as_str())))
+        }
         Kind::Object { entries, .. } => entries.iter().any(|e| is_location_constant(m, e.value)),
-        Kind::Name(n) | Kind::Attr { name: n, .. } => is_allowlist_name(n),
+        Kind::Name(n) => is_allowlist_name(n) || iterates_allowlist(m, id, n),
+        Kind::Attr { name: n, .. } => is_allowlist_name(n),
         Kind::Call { .. } | Kind::New { .. } => {
             // `new Set([...])`, `ip_network("10.0.0.0/8")`, `frozenset({...})`,
             // `settings.get("TRUSTED_IPS")`.
@@ -211,6 +218,32 @@ pub fn is_location_constant(m: &Module, id: NodeId) -> bool {
         Kind::Unary { operand, .. } => is_location_constant(m, *operand),
         _ => false,
     }
+}
+
+/// Whether `name` is the variable of a loop or comprehension over an
+/// allowlist (`any(ip in net for net in TRUSTED_NETWORKS)`).
+fn iterates_allowlist(m: &Module, id: NodeId, name: &str) -> bool {
+    let is_target = |t: NodeId| matches!(m.kind(t), Kind::Name(s) if s == name);
+    let mut cur = id;
+    for _ in 0..8 {
+        let Some(p) = m.parent(cur) else { return false };
+        match m.kind(p) {
+            Kind::Other(children) => {
+                if children
+                    .windows(2)
+                    .any(|w| w[0] != id && is_target(w[0]) && is_location_constant(m, w[1]))
+                {
+                    return true;
+                }
+            }
+            Kind::Loop { target: Some(t), iter: Some(i), .. } if is_target(*t) => {
+                return is_location_constant(m, *i);
+            }
+            _ => {}
+        }
+        cur = p;
+    }
+    false
 }
 
 /// What a condition's outcome does.
