@@ -180,7 +180,7 @@ impl<'a> RequestFacts<'a> {
         // `info = req.connection_info(); info.realip_remote_addr()`: a local
         // bound to part of a chain stands for that part.
         for _ in 0..3 {
-            if self.root(f, root).is_some() {
+            if steps.is_empty() || self.root(f, root).is_some() {
                 break;
             }
             let Kind::Name(name) = m.kind(root) else { break };
@@ -449,6 +449,30 @@ impl<'a> RequestFacts<'a> {
             } => rec(*operand),
             _ => None,
         }
+    }
+
+    /// Parameters that hold a request value themselves (FastAPI `Header()`
+    /// parameters, NestJS `@Headers('x')`/`@Ip()`, axum `ConnectInfo`):
+    /// function, parameter index and what it holds.
+    pub fn value_params(&self) -> Vec<(FuncId, usize, SourceKind)> {
+        let m = self.m;
+        let mut out = Vec::new();
+        for (fi, func) in m.functions.iter().enumerate() {
+            let f = FuncId(fi as u32);
+            for (pi, p) in func.params.iter().enumerate() {
+                let root = self.decorated.get(&(f, p.name.clone())).cloned().or_else(|| {
+                    // Classify through a use of the parameter's name.
+                    function_nodes(m, f, true)
+                        .into_iter()
+                        .find(|n| matches!(m.kind(*n), Kind::Name(x) if *x == p.name))
+                        .and_then(|n| self.root(m.owner(n), n))
+                });
+                if let Some(Root::Value(k)) = root {
+                    out.push((f, pi, k));
+                }
+            }
+        }
+        out
     }
 
     /// The model's header tables.

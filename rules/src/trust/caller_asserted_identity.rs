@@ -2,7 +2,7 @@ use faultline_ir::{FuncId, Kind, Module, NodeId};
 
 use crate::context::{RequestFacts, SourceKind};
 use crate::trust::helpers::{called_name, gate_of, runs_by_default};
-use crate::utils::{function_nodes, in_test_code, snippet};
+use crate::utils::{function_nodes, in_test_code, text};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -75,6 +75,9 @@ const ACTING_KEYS: &[&str] = &[
 const LOOKUP_CALLS: &[&str] = &[
     "get_object_or_404", "findbyid", "findbypk", "findone", "findunique", "findfirst", "login", "login_user", "impersonate", "bind", "authenticate", "force_login",
 ];
+const QUERY_CALLS: &[&str] = &[
+    "get", "filter", "filter_by", "exclude", "where", "find", "findfirst", "findunique", "findone", "findmany", "findall", "select", "update", "delete", "count", "get_or_create", "first", "one", "scalar",
+];
 const ACTING_TARGETS: &[&str] = &[
     "user", "user_id", "userid", "current_user", "currentuser", "tenant", "tenant_id", "tenantid", "actor", "identity", "principal", "role", "roles", "is_admin", "isadmin", "account", "auth", "account_id", "org_id",
 ];
@@ -88,19 +91,17 @@ impl Rule for CallerAssertedIdentity {
         let m = cx.module;
         let facts = RequestFacts::new(cx);
         let names = facts.headers();
-        let mut out = Vec::new();
+        // (where to report, header, the read or parameter uses, function)
+        let mut candidates: Vec<(NodeId, faultline_ir::Span, String, Vec<NodeId>)> = Vec::new();
         for i in 0..m.nodes.len() {
             let id = NodeId(i as u32);
+            if matches!(m.kind(id), Kind::Name(_)) {
+                continue;
+            }
             let Some(src) = facts.source(id) else { continue };
             let SourceKind::Header(header) = &src.kind else { continue };
-            if !names.is_identity(header) || in_test_code(cx, id) {
-                continue;
-            }
             let f = m.owner(id);
-            if verifies(m, f) {
-                continue;
-            }
-            // The read itself and every later use of a local bound to it.
+            // The read itself and every use of a local bound to it.
             let mut uses = vec![id];
             for n in function_nodes(m, f, true) {
                 if n != id
@@ -110,26 +111,43 @@ impl Rule for CallerAssertedIdentity {
                     uses.push(n);
                 }
             }
+            candidates.push((id, m.node(id).span, header.clone(), uses));
+        }
+        for (f, pi, kind) in facts.value_params() {
+            let SourceKind::Header(header) = kind else { continue };
+            let Some(p) = m.function(f).params.get(pi) else { continue };
+            let uses: Vec<NodeId> = function_nodes(m, f, true)
+                .into_iter()
+                .filter(|n| matches!(m.kind(*n), Kind::Name(x) if *x == p.name))
+                .collect();
+            let Some(first) = uses.first().copied() else { continue };
+            candidates.push((first, p.span, header, uses));
+        }
+        let mut out = Vec::new();
+        for (id, span, header, uses) in candidates {
+            if !names.is_identity(&header) || in_test_code(cx, id) || verifies(m, m.owner(id)) {
+                continue;
+            }
             let decisive = uses
                 .iter()
                 .find(|u| gate_of(m, **u).is_some() || acting_user(m, **u));
             let Some(used) = decisive else { continue };
-            let sso = names.sso.contains(header) && runs_by_default(m, id) != Some(true);
-            out.push((id, header.clone(), *used, sso));
+            let sso = names.sso.contains(&header) && runs_by_default(m, id) != Some(true);
+            out.push((id, span, header, *used, sso));
         }
-        for (id, header, used, sso) in out {
+        for (id, span, header, used, sso) in out {
             let mut f = Finding::new(
                 &Self::META,
-                m.node(id).span,
+                span,
                 if sso {
                     format!(
                         "`{}` trusts the `{header}` header an SSO proxy is expected to set; it is only safe while every path to the service strips it",
-                        snippet(cx, id)
+                        text(cx, span).lines().next().unwrap_or("").trim()
                     )
                 } else {
                     format!(
                         "`{}` takes identity from the `{header}` header, which any caller can set; nothing verifies it",
-                        snippet(cx, id)
+                        text(cx, span).lines().next().unwrap_or("").trim()
                     )
                 },
             )
@@ -137,7 +155,7 @@ impl Rule for CallerAssertedIdentity {
             if sso {
                 f = f.with_level(Level::Warning);
             }
-            if used != id {
+            if m.node(used).span != span {
                 f = f.with_related(m.node(used).span, "used to decide access here");
             }
             cx.report(f);
@@ -170,34 +188,36 @@ fn verifies(m: &Module, f: FuncId) -> bool {
 /// `req.user = { id }`.
 fn acting_user(m: &Module, use_: NodeId) -> bool {
     let mut cur = use_;
-    for _ in 0..8 {
+    let mut keyed = false;
+    let acting_key = |k: &str| ACTING_KEYS.contains(&k.to_ascii_lowercase().as_str());
+    for _ in 0..10 {
         let Some(p) = m.parent(cur) else { return false };
         match m.kind(p) {
             Kind::Call { args, callee, .. } if *callee != cur => {
-                if let Some(a) = args.iter().find(|a| a.value == cur)
-                    && a
-                        .name
-                        .as_deref()
-                        .is_some_and(|k| ACTING_KEYS.contains(&k.to_ascii_lowercase().as_str()))
+                let name = called_name(m, p).unwrap_or("").to_ascii_lowercase();
+                let kw = args
+                    .iter()
+                    .any(|a| a.value == cur && a.name.as_deref().is_some_and(acting_key));
+                if (kw || keyed) && QUERY_CALLS.contains(&name.as_str()) {
+                    return true;
+                }
+                if LOOKUP_CALLS.contains(&name.as_str())
+                    || (name.contains("user") || name.contains("tenant") || name.contains("account"))
+                        && ["get", "load", "find", "fetch", "set"].iter().any(|w| name.starts_with(w))
                 {
                     return true;
                 }
-                let name = called_name(m, p).unwrap_or("").to_ascii_lowercase();
-                return LOOKUP_CALLS.contains(&name.as_str())
-                    || (name.contains("user") || name.contains("tenant") || name.contains("account"))
-                        && (name.starts_with("get") || name.starts_with("load") || name.starts_with("find") || name.starts_with("fetch") || name.starts_with("set"));
+                // `g.user = User.query.get(uid)`: the lookup's result is stored.
+                cur = p;
             }
             Kind::Object { entries, .. } => {
-                if entries.iter().any(|e| {
-                    e.value == cur
-                        && e.key
-                            .as_deref()
-                            .is_some_and(|k| ACTING_KEYS.contains(&k.to_ascii_lowercase().as_str()))
-                }) {
-                    cur = p;
-                    continue;
+                if entries
+                    .iter()
+                    .any(|e| e.value == cur && e.key.as_deref().is_some_and(acting_key))
+                {
+                    keyed = true;
                 }
-                return false;
+                cur = p;
             }
             Kind::Await(_) | Kind::Question(_) | Kind::Unary { .. } => cur = p,
             Kind::Assign { targets, value: Some(v), .. } if *v == cur => {

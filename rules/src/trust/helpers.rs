@@ -346,10 +346,21 @@ pub fn gate_of(m: &Module, expr: NodeId) -> Option<Gate> {
         match m.kind(p) {
             Kind::Binary { op: BinOp::And | BinOp::Or, .. }
             | Kind::Unary { op: UnOp::Not, .. }
-            | Kind::Other(_) => cur = p,
+            | Kind::Await(_) => cur = p,
+            Kind::Binary { op, .. } if op.is_comparison() => cur = p,
+            // `x.startsWith("admin")`, `ROLES.includes(x)`: a test of the value.
+            Kind::Attr { .. }
+                if m.parent(p).is_some_and(|c| matches!(m.kind(c), Kind::Call { callee, .. } if *callee == p)) =>
+            {
+                cur = p;
+                if let Some(c) = m.parent(p) {
+                    cur = c;
+                }
+            }
+            Kind::Other(_) => cur = p,
             Kind::Call { callee: c, .. } if *c != cur => {
                 let name = called_name(m, p).unwrap_or("");
-                if matches!(name, "any" | "all" | "bool" | "some" | "every") {
+                if matches!(name, "any" | "all" | "bool" | "some" | "every" | "includes" | "has" | "contains" | "startswith" | "startsWith" | "endswith" | "endsWith" | "__contains__" | "eq" | "equals") {
                     cur = p;
                 } else {
                     return None;
@@ -358,6 +369,9 @@ pub fn gate_of(m: &Module, expr: NodeId) -> Option<Gate> {
             Kind::If { cond, then, els } if *cond == cur => {
                 return branch_gate(m, *then, f)
                     .or_else(|| els.and_then(|e| branch_gate(m, e, f)));
+            }
+            Kind::Match { subject, arms } if *subject == cur => {
+                return arms.iter().find_map(|a| branch_gate(m, a.body, f));
             }
             Kind::Cond { cond, then, els } if *cond == cur => {
                 return branch_gate(m, *then, f).or_else(|| branch_gate(m, *els, f));
