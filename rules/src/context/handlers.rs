@@ -51,7 +51,9 @@ pub fn type_head(annotation: &str) -> &str {
         let last = head.rsplit("::").next().unwrap_or(head);
         let last = last.rsplit('.').next().unwrap_or(last);
         if matches!(last, "Option" | "Arc" | "Box" | "Rc")
-            && let Some(inner) = t.find('<').and_then(|s| t.get(s + 1..t.len().saturating_sub(1)))
+            && let Some(inner) = t
+                .find('<')
+                .and_then(|s| t.get(s + 1..t.len().saturating_sub(1)))
         {
             t = inner;
             continue;
@@ -89,8 +91,7 @@ fn by_declaration(m: &Module, id: FuncId, model: &HandlerModel, uses_framework: 
     let view = uses_framework
         && top_level
         && f.kind == FuncKind::Function
-        && f
-            .params
+        && f.params
             .first()
             .is_some_and(|p| model.view_params.contains(&p.name));
     let method_view = uses_framework
@@ -129,7 +130,10 @@ fn registered(m: &Module, model: &HandlerModel) -> Vec<FuncId> {
     };
     for i in 0..m.nodes.len() {
         let id = NodeId(i as u32);
-        let Kind::Call { callee, args: a, .. } = m.kind(id) else {
+        let Kind::Call {
+            callee, args: a, ..
+        } = m.kind(id)
+        else {
             continue;
         };
         let (name, object) = match m.kind(*callee) {

@@ -144,7 +144,8 @@ impl<'a> RequestFacts<'a> {
                             if let Some((root, mut steps)) = self.chain(*v) {
                                 steps.push(Step::Member(key.clone()));
                                 if let Some(kind) = self.classify(f, root, &steps) {
-                                    out.entry(local.clone()).or_insert(Source { kind, read: *v });
+                                    out.entry(local.clone())
+                                        .or_insert(Source { kind, read: *v });
                                 }
                             }
                         }
@@ -163,7 +164,14 @@ impl<'a> RequestFacts<'a> {
         // Calls returning an address (`get_client_ip(request)`).
         if matches!(m.kind(id), Kind::Call { .. }) {
             let p = path_text(m, id);
-            if !p.is_empty() && self.model.request.address_calls.iter().any(|c| norm(c) == p) {
+            if !p.is_empty()
+                && self
+                    .model
+                    .request
+                    .address_calls
+                    .iter()
+                    .any(|c| norm(c) == p)
+            {
                 return Some(Source {
                     kind: SourceKind::Address,
                     read: id,
@@ -183,9 +191,15 @@ impl<'a> RequestFacts<'a> {
             if steps.is_empty() || self.root(f, root).is_some() {
                 break;
             }
-            let Kind::Name(name) = m.kind(root) else { break };
-            let Some(v) = single_assignment(m, f, name) else { break };
-            let Some((r2, mut s2)) = self.chain(v) else { break };
+            let Kind::Name(name) = m.kind(root) else {
+                break;
+            };
+            let Some(v) = single_assignment(m, f, name) else {
+                break;
+            };
+            let Some((r2, mut s2)) = self.chain(v) else {
+                break;
+            };
             s2.extend(steps);
             root = r2;
             steps = s2;
@@ -202,7 +216,9 @@ impl<'a> RequestFacts<'a> {
         };
         let recv = path_text(m, *object);
         self.model.request.header_sources.iter().find_map(|pat| {
-            let (prefix, last) = norm(pat).rsplit_once('.').map(|(a, b)| (a.to_string(), b.to_string()))?;
+            let (prefix, last) = norm(pat)
+                .rsplit_once('.')
+                .map(|(a, b)| (a.to_string(), b.to_string()))?;
             let method = last.strip_suffix("($)")?;
             (prefix == recv && method == name)
                 .then(|| first_str(m, id))
@@ -367,7 +383,11 @@ impl<'a> RequestFacts<'a> {
         self.carried_with(id, None)
     }
 
-    fn carried_with(&self, id: NodeId, partial: Option<&HashMap<String, Source>>) -> Option<Source> {
+    fn carried_with(
+        &self,
+        id: NodeId,
+        partial: Option<&HashMap<String, Source>>,
+    ) -> Option<Source> {
         self.carried_depth(id, partial, 0)
     }
 
@@ -412,7 +432,9 @@ impl<'a> RequestFacts<'a> {
                 }
                 Some(s)
             }
-            Kind::Call { callee: c, args: a, .. } => {
+            Kind::Call {
+                callee: c, args: a, ..
+            } => {
                 let name = match m.kind(*c) {
                     Kind::Attr { name, .. } | Kind::Name(name) => name.as_str(),
                     _ => return None,
@@ -460,13 +482,17 @@ impl<'a> RequestFacts<'a> {
         for (fi, func) in m.functions.iter().enumerate() {
             let f = FuncId(fi as u32);
             for (pi, p) in func.params.iter().enumerate() {
-                let root = self.decorated.get(&(f, p.name.clone())).cloned().or_else(|| {
-                    // Classify through a use of the parameter's name.
-                    function_nodes(m, f, true)
-                        .into_iter()
-                        .find(|n| matches!(m.kind(*n), Kind::Name(x) if *x == p.name))
-                        .and_then(|n| self.root(m.owner(n), n))
-                });
+                let root = self
+                    .decorated
+                    .get(&(f, p.name.clone()))
+                    .cloned()
+                    .or_else(|| {
+                        // Classify through a use of the parameter's name.
+                        function_nodes(m, f, true)
+                            .into_iter()
+                            .find(|n| matches!(m.kind(*n), Kind::Name(x) if *x == p.name))
+                            .and_then(|n| self.root(m.owner(n), n))
+                    });
                 if let Some(Root::Value(k)) = root {
                     out.push((f, pi, k));
                 }
@@ -548,7 +574,8 @@ fn trusted_proxies(cx: &Context<'_>, model: &ContextModel) -> bool {
         }
         let a = args(m, id);
         matches!(a.first().map(|x| m.kind(x.value)), Some(Kind::Str(s)) if settings.contains(s))
-            && a.get(1).is_some_and(|x| !matches!(m.kind(x.value), Kind::Bool(true)))
+            && a.get(1)
+                .is_some_and(|x| !matches!(m.kind(x.value), Kind::Bool(true)))
     })
 }
 
@@ -562,9 +589,15 @@ fn single_assignment(m: &Module, f: FuncId, name: &str) -> Option<NodeId> {
         let values: Vec<NodeId> = function_nodes(m, fid, false)
             .into_iter()
             .filter_map(|x| match m.kind(x) {
-                Kind::Assign { targets, value: Some(v), op: None, .. }
-                    if targets.len() == 1
-                        && targets.iter().all(|t| matches!(m.kind(*t), Kind::Name(s) if s == name)) =>
+                Kind::Assign {
+                    targets,
+                    value: Some(v),
+                    op: None,
+                    ..
+                } if targets.len() == 1
+                    && targets
+                        .iter()
+                        .all(|t| matches!(m.kind(*t), Kind::Name(s) if s == name)) =>
                 {
                     Some(*v)
                 }
@@ -682,10 +715,7 @@ fn first_str(m: &Module, call: NodeId) -> Option<String> {
 fn is_negative(m: &Module, id: NodeId) -> bool {
     match m.kind(id) {
         Kind::Num(n) => n.starts_with('-'),
-        Kind::Unary {
-            op: UnOp::Neg,
-            ..
-        } => true,
+        Kind::Unary { op: UnOp::Neg, .. } => true,
         _ => false,
     }
 }
@@ -705,7 +735,10 @@ mod tests {
             Some(Some("x-user-id".to_string()))
         );
         assert_eq!(match_chain("META.get(REMOTE_ADDR)", &steps), None);
-        let idx = vec![Step::Member("environ".into()), Step::Index(Some("REMOTE_ADDR".into()))];
+        let idx = vec![
+            Step::Member("environ".into()),
+            Step::Index(Some("REMOTE_ADDR".into())),
+        ];
         assert_eq!(match_chain("environ[REMOTE_ADDR]", &idx), Some(None));
         assert_eq!(destructured("ConnectInfo(addr)"), vec!["addr".to_string()]);
     }

@@ -70,16 +70,83 @@ declare_rule! {
 const HELP: &str = "take identity from a verified credential (session, signed token, mTLS) or verify a signature over the header before trusting it";
 
 const ACTING_KEYS: &[&str] = &[
-    "id", "pk", "user_id", "userid", "uid", "user", "email", "username", "tenant_id", "tenantid", "tenant", "account_id", "accountid", "org_id", "orgid", "owner_id", "ownerid", "owner", "role", "actor", "sub",
+    "id",
+    "pk",
+    "user_id",
+    "userid",
+    "uid",
+    "user",
+    "email",
+    "username",
+    "tenant_id",
+    "tenantid",
+    "tenant",
+    "account_id",
+    "accountid",
+    "org_id",
+    "orgid",
+    "owner_id",
+    "ownerid",
+    "owner",
+    "role",
+    "actor",
+    "sub",
 ];
 const LOOKUP_CALLS: &[&str] = &[
-    "get_object_or_404", "findbyid", "findbypk", "findone", "findunique", "findfirst", "login", "login_user", "impersonate", "bind", "authenticate", "force_login",
+    "get_object_or_404",
+    "findbyid",
+    "findbypk",
+    "findone",
+    "findunique",
+    "findfirst",
+    "login",
+    "login_user",
+    "impersonate",
+    "bind",
+    "authenticate",
+    "force_login",
 ];
 const QUERY_CALLS: &[&str] = &[
-    "get", "filter", "filter_by", "exclude", "where", "find", "findfirst", "findunique", "findone", "findmany", "findall", "select", "update", "delete", "count", "get_or_create", "first", "one", "scalar",
+    "get",
+    "filter",
+    "filter_by",
+    "exclude",
+    "where",
+    "find",
+    "findfirst",
+    "findunique",
+    "findone",
+    "findmany",
+    "findall",
+    "select",
+    "update",
+    "delete",
+    "count",
+    "get_or_create",
+    "first",
+    "one",
+    "scalar",
 ];
 const ACTING_TARGETS: &[&str] = &[
-    "user", "user_id", "userid", "current_user", "currentuser", "tenant", "tenant_id", "tenantid", "actor", "identity", "principal", "role", "roles", "is_admin", "isadmin", "account", "auth", "account_id", "org_id",
+    "user",
+    "user_id",
+    "userid",
+    "current_user",
+    "currentuser",
+    "tenant",
+    "tenant_id",
+    "tenantid",
+    "actor",
+    "identity",
+    "principal",
+    "role",
+    "roles",
+    "is_admin",
+    "isadmin",
+    "account",
+    "auth",
+    "account_id",
+    "org_id",
 ];
 
 impl Rule for CallerAssertedIdentity {
@@ -98,8 +165,12 @@ impl Rule for CallerAssertedIdentity {
             if matches!(m.kind(id), Kind::Name(_)) {
                 continue;
             }
-            let Some(src) = facts.source(id) else { continue };
-            let SourceKind::Header(header) = &src.kind else { continue };
+            let Some(src) = facts.source(id) else {
+                continue;
+            };
+            let SourceKind::Header(header) = &src.kind else {
+                continue;
+            };
             let f = m.owner(id);
             // The read itself and every use of a local bound to it.
             let mut uses = vec![id];
@@ -114,13 +185,19 @@ impl Rule for CallerAssertedIdentity {
             candidates.push((id, m.node(id).span, header.clone(), uses));
         }
         for (f, pi, kind) in facts.value_params() {
-            let SourceKind::Header(header) = kind else { continue };
-            let Some(p) = m.function(f).params.get(pi) else { continue };
+            let SourceKind::Header(header) = kind else {
+                continue;
+            };
+            let Some(p) = m.function(f).params.get(pi) else {
+                continue;
+            };
             let uses: Vec<NodeId> = function_nodes(m, f, true)
                 .into_iter()
                 .filter(|n| matches!(m.kind(*n), Kind::Name(x) if *x == p.name))
                 .collect();
-            let Some(first) = uses.first().copied() else { continue };
+            let Some(first) = uses.first().copied() else {
+                continue;
+            };
             candidates.push((first, p.span, header, uses));
         }
         let mut out = Vec::new();
@@ -135,7 +212,7 @@ impl Rule for CallerAssertedIdentity {
             let sso = names.sso.contains(&header) && runs_by_default(m, id) != Some(true);
             out.push((id, span, header, *used, sso));
         }
-        for (id, span, header, used, sso) in out {
+        for (_, span, header, used, sso) in out {
             let mut f = Finding::new(
                 &Self::META,
                 span,
@@ -170,9 +247,18 @@ fn verifies(m: &Module, f: FuncId) -> bool {
         let found = function_nodes(m, fid, true).into_iter().any(|n| {
             called_name(m, n).is_some_and(|c| {
                 let c = c.to_ascii_lowercase();
-                ["verify", "compare_digest", "timingsafeequal", "constant_time", "check_signature", "validate_token", "hmac", "jwtverify"]
-                    .iter()
-                    .any(|w| c.contains(w))
+                [
+                    "verify",
+                    "compare_digest",
+                    "timingsafeequal",
+                    "constant_time",
+                    "check_signature",
+                    "validate_token",
+                    "hmac",
+                    "jwtverify",
+                ]
+                .iter()
+                .any(|w| c.contains(w))
             })
         });
         if found {
@@ -202,8 +288,12 @@ fn acting_user(m: &Module, use_: NodeId) -> bool {
                     return true;
                 }
                 if LOOKUP_CALLS.contains(&name.as_str())
-                    || (name.contains("user") || name.contains("tenant") || name.contains("account"))
-                        && ["get", "load", "find", "fetch", "set"].iter().any(|w| name.starts_with(w))
+                    || (name.contains("user")
+                        || name.contains("tenant")
+                        || name.contains("account"))
+                        && ["get", "load", "find", "fetch", "set"]
+                            .iter()
+                            .any(|w| name.starts_with(w))
                 {
                     return true;
                 }
@@ -220,7 +310,11 @@ fn acting_user(m: &Module, use_: NodeId) -> bool {
                 cur = p;
             }
             Kind::Await(_) | Kind::Question(_) | Kind::Unary { .. } => cur = p,
-            Kind::Assign { targets, value: Some(v), .. } if *v == cur => {
+            Kind::Assign {
+                targets,
+                value: Some(v),
+                ..
+            } if *v == cur => {
                 return targets.iter().any(|t| match m.kind(*t) {
                     Kind::Attr { name, .. } => ACTING_TARGETS.contains(&name.to_ascii_lowercase().as_str()),
                     Kind::Index { index, .. } => matches!(m.kind(*index), Kind::Str(s) if ACTING_TARGETS.contains(&s.to_ascii_lowercase().as_str())),

@@ -103,7 +103,10 @@ pub const FILES: &[(&str, &str)] = &[
         "typescript/trust.toml",
         include_str!("../../models/typescript/trust.toml"),
     ),
-    ("rust/trust.toml", include_str!("../../models/rust/trust.toml")),
+    (
+        "rust/trust.toml",
+        include_str!("../../models/rust/trust.toml"),
+    ),
 ];
 
 /// The trust model of a language.
@@ -163,9 +166,18 @@ pub fn is_location_literal(s: &str) -> bool {
     if ["localhost", "::1", "0:0:0:0:0:0:0:1"].contains(&s.as_str()) {
         return true;
     }
-    if [".internal", ".local", ".localhost", ".svc", ".cluster.local", ".lan", ".corp", ".intranet"]
-        .iter()
-        .any(|x| s.ends_with(x))
+    if [
+        ".internal",
+        ".local",
+        ".localhost",
+        ".svc",
+        ".cluster.local",
+        ".lan",
+        ".corp",
+        ".intranet",
+    ]
+    .iter()
+    .any(|x| s.ends_with(x))
     {
         return true;
     }
@@ -181,15 +193,38 @@ pub fn is_location_literal(s: &str) -> bool {
 /// `INTERNAL_CIDRS`); Host validation lists and CORS origins are not.
 pub fn is_allowlist_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    if n.contains("allowed_hosts") || n.contains("allowedhosts") || n.contains("cors") || n.contains("origin") {
+    if n.contains("allowed_hosts")
+        || n.contains("allowedhosts")
+        || n.contains("cors")
+        || n.contains("origin")
+    {
         return false;
     }
-    let about_address = ["ip", "addr", "cidr", "network", "subnet", "range", "host", "internal", "local", "private"]
-        .iter()
-        .any(|w| n.contains(w));
-    let listy = ["allow", "whitelist", "white_list", "trusted", "internal", "private", "admin", "safe", "permitted", "local", "_ips", "ips", "ranges", "networks", "subnets", "cidrs"]
-        .iter()
-        .any(|w| n.contains(w));
+    let about_address = [
+        "ip", "addr", "cidr", "network", "subnet", "range", "host", "internal", "local", "private",
+    ]
+    .iter()
+    .any(|w| n.contains(w));
+    let listy = [
+        "allow",
+        "whitelist",
+        "white_list",
+        "trusted",
+        "internal",
+        "private",
+        "admin",
+        "safe",
+        "permitted",
+        "local",
+        "_ips",
+        "ips",
+        "ranges",
+        "networks",
+        "subnets",
+        "cidrs",
+    ]
+    .iter()
+    .any(|w| n.contains(w));
     about_address && listy
 }
 
@@ -228,15 +263,18 @@ fn iterates_allowlist(m: &Module, id: NodeId, name: &str) -> bool {
     for _ in 0..8 {
         let Some(p) = m.parent(cur) else { return false };
         match m.kind(p) {
-            Kind::Other(children) => {
-                if children
-                    .windows(2)
-                    .any(|w| w[0] != id && is_target(w[0]) && is_location_constant(m, w[1]))
-                {
-                    return true;
-                }
+            Kind::Other(children)
+                if children.windows(2).any(|w| {
+                    matches!(w, [t, it] if *t != id && is_target(*t) && is_location_constant(m, *it))
+                }) =>
+            {
+                return true;
             }
-            Kind::Loop { target: Some(t), iter: Some(i), .. } if is_target(*t) => {
+            Kind::Loop {
+                target: Some(t),
+                iter: Some(i),
+                ..
+            } if is_target(*t) => {
                 return is_location_constant(m, *i);
             }
             _ => {}
@@ -257,17 +295,74 @@ pub enum Gate {
 }
 
 const GRANT_CALLS: &[&str] = &[
-    "next", "call_next", "get_response", "view_func", "view", "func", "f", "fn", "handler", "wrapped", "run", "login_user", "login",
+    "next",
+    "call_next",
+    "get_response",
+    "view_func",
+    "view",
+    "func",
+    "f",
+    "fn",
+    "handler",
+    "wrapped",
+    "run",
+    "login_user",
+    "login",
 ];
 const PRIVILEGE_WORDS: &[&str] = &[
-    "admin", "internal", "trusted", "authorized", "authenticated", "allowed", "staff", "superuser", "skip_auth", "skipauth", "bypass", "privileged", "is_service", "permitted", "role", "user",
+    "admin",
+    "internal",
+    "trusted",
+    "authorized",
+    "authenticated",
+    "allowed",
+    "staff",
+    "superuser",
+    "skip_auth",
+    "skipauth",
+    "bypass",
+    "privileged",
+    "is_service",
+    "permitted",
+    "role",
+    "user",
 ];
 const DENY_WORDS: &[&str] = &[
-    "forbidden", "unauthorized", "unauthorised", "denied", "notauthenticated", "not_authenticated", "abort",
+    "forbidden",
+    "unauthorized",
+    "unauthorised",
+    "denied",
+    "notauthenticated",
+    "not_authenticated",
+    "abort",
 ];
-const NEUTRAL_FUNCTIONS: &[&str] = &["rate", "limit", "throttle", "log", "metric", "cache", "key", "trace"];
+const NEUTRAL_FUNCTIONS: &[&str] = &[
+    "rate", "limit", "throttle", "log", "metric", "cache", "key", "trace",
+];
 const AUTH_FUNCTIONS: &[&str] = &[
-    "auth", "permission", "allow", "admin", "internal", "trusted", "access", "check", "require", "verify", "guard", "middleware", "wrapper", "decorated", "inner", "can_activate", "canactivate", "is_", "from_request", "dispatch", "process_request", "__call__", "handle",
+    "auth",
+    "permission",
+    "allow",
+    "admin",
+    "internal",
+    "trusted",
+    "access",
+    "check",
+    "require",
+    "verify",
+    "guard",
+    "middleware",
+    "wrapper",
+    "decorated",
+    "inner",
+    "can_activate",
+    "canactivate",
+    "is_",
+    "from_request",
+    "dispatch",
+    "process_request",
+    "__call__",
+    "handle",
 ];
 
 fn lower_has(s: &str, words: &[&str]) -> bool {
@@ -285,8 +380,13 @@ pub fn decides_access(m: &Module, f: FuncId) -> bool {
     }
     func.is_handler
         || lower_has(&func.name, AUTH_FUNCTIONS)
-        || func.params.iter().any(|p| matches!(p.name.as_str(), "req" | "request" | "ctx" | "next"))
-        || func.parent.is_some_and(|p| p != FuncId(0) && lower_has(&m.function(p).name, AUTH_FUNCTIONS))
+        || func
+            .params
+            .iter()
+            .any(|p| matches!(p.name.as_str(), "req" | "request" | "ctx" | "next"))
+        || func
+            .parent
+            .is_some_and(|p| p != FuncId(0) && lower_has(&m.function(p).name, AUTH_FUNCTIONS))
 }
 
 /// What a branch (block or expression) does to the request.
@@ -344,13 +444,18 @@ pub fn gate_of(m: &Module, expr: NodeId) -> Option<Gate> {
     for _ in 0..12 {
         let p = m.parent(cur)?;
         match m.kind(p) {
-            Kind::Binary { op: BinOp::And | BinOp::Or, .. }
+            Kind::Binary {
+                op: BinOp::And | BinOp::Or,
+                ..
+            }
             | Kind::Unary { op: UnOp::Not, .. }
             | Kind::Await(_) => cur = p,
             Kind::Binary { op, .. } if op.is_comparison() => cur = p,
             // `x.startsWith("admin")`, `ROLES.includes(x)`: a test of the value.
             Kind::Attr { .. }
-                if m.parent(p).is_some_and(|c| matches!(m.kind(c), Kind::Call { callee, .. } if *callee == p)) =>
+                if m.parent(p).is_some_and(
+                    |c| matches!(m.kind(c), Kind::Call { callee, .. } if *callee == p),
+                ) =>
             {
                 cur = p;
                 if let Some(c) = m.parent(p) {
@@ -360,15 +465,31 @@ pub fn gate_of(m: &Module, expr: NodeId) -> Option<Gate> {
             Kind::Other(_) => cur = p,
             Kind::Call { callee: c, .. } if *c != cur => {
                 let name = called_name(m, p).unwrap_or("");
-                if matches!(name, "any" | "all" | "bool" | "some" | "every" | "includes" | "has" | "contains" | "startswith" | "startsWith" | "endswith" | "endsWith" | "__contains__" | "eq" | "equals") {
+                if matches!(
+                    name,
+                    "any"
+                        | "all"
+                        | "bool"
+                        | "some"
+                        | "every"
+                        | "includes"
+                        | "has"
+                        | "contains"
+                        | "startswith"
+                        | "startsWith"
+                        | "endswith"
+                        | "endsWith"
+                        | "__contains__"
+                        | "eq"
+                        | "equals"
+                ) {
                     cur = p;
                 } else {
                     return None;
                 }
             }
             Kind::If { cond, then, els } if *cond == cur => {
-                return branch_gate(m, *then, f)
-                    .or_else(|| els.and_then(|e| branch_gate(m, e, f)));
+                return branch_gate(m, *then, f).or_else(|| els.and_then(|e| branch_gate(m, e, f)));
             }
             Kind::Match { subject, arms } if *subject == cur => {
                 return arms.iter().find_map(|a| branch_gate(m, a.body, f));
@@ -382,7 +503,11 @@ pub fn gate_of(m: &Module, expr: NodeId) -> Option<Gate> {
             Kind::ExprStmt { value: true, .. } => {
                 return decides_access(m, f).then_some(Gate::Grant);
             }
-            Kind::Assign { targets, value: Some(v), .. } if *v == cur => {
+            Kind::Assign {
+                targets,
+                value: Some(v),
+                ..
+            } if *v == cur => {
                 for t in targets {
                     match m.kind(*t) {
                         Kind::Attr { name, .. } if lower_has(name, PRIVILEGE_WORDS) => {
@@ -418,7 +543,8 @@ fn tested_local(m: &Module, f: FuncId, name: &str) -> Option<Gate> {
             }
         });
         if uses
-            && let Some(g) = branch_gate(m, *then, f).or_else(|| els.and_then(|e| branch_gate(m, e, f)))
+            && let Some(g) =
+                branch_gate(m, *then, f).or_else(|| els.and_then(|e| branch_gate(m, e, f)))
         {
             return Some(g);
         }
@@ -454,13 +580,26 @@ impl Value {
         match self {
             Value::Bool(b) => !*b,
             Value::Num(n) => *n == 0.0,
-            Value::Str(s) => matches!(s.to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off"),
+            Value::Str(s) => matches!(
+                s.to_ascii_lowercase().as_str(),
+                "0" | "false" | "no" | "off"
+            ),
             Value::Null => false,
         }
     }
 }
 
-const CONFIG_GETTERS: &[&str] = &["get", "getenv", "getattr", "get_bool", "getboolean", "get_value", "unwrap_or", "env", "config"];
+const CONFIG_GETTERS: &[&str] = &[
+    "get",
+    "getenv",
+    "getattr",
+    "get_bool",
+    "getboolean",
+    "get_value",
+    "unwrap_or",
+    "env",
+    "config",
+];
 
 /// What an expression evaluates to when nothing is configured: literals,
 /// the defaults of `config.get(k, default)` / `os.getenv(k, default)` /
@@ -478,13 +617,24 @@ pub fn default_value(m: &Module, id: NodeId, depth: u32) -> Option<Value> {
         Kind::Null => Some(Value::Null),
         Kind::Str(s) => Some(Value::Str(s.clone())),
         Kind::Num(n) => n.parse::<f64>().ok().map(Value::Num),
-        Kind::Unary { op: UnOp::Not, operand } => default_value(m, *operand, d).map(|v| Value::Bool(!v.truthy())),
+        Kind::Unary {
+            op: UnOp::Not,
+            operand,
+        } => default_value(m, *operand, d).map(|v| Value::Bool(!v.truthy())),
         // `x || default`, `x ?? default`: with nothing configured, the default.
-        Kind::Binary { op: BinOp::Or | BinOp::Nullish, lhs, rhs } => match default_value(m, *lhs, d) {
+        Kind::Binary {
+            op: BinOp::Or | BinOp::Nullish,
+            lhs,
+            rhs,
+        } => match default_value(m, *lhs, d) {
             Some(v) if v.truthy() => Some(v),
             _ => default_value(m, *rhs, d),
         },
-        Kind::Binary { op: op @ (BinOp::Eq | BinOp::NotEq), lhs, rhs } => {
+        Kind::Binary {
+            op: op @ (BinOp::Eq | BinOp::NotEq),
+            lhs,
+            rhs,
+        } => {
             let l = default_value(m, *lhs, d)?;
             let r = default_value(m, *rhs, d)?;
             let eq = match (&l, &r) {
@@ -515,7 +665,10 @@ pub fn default_value(m: &Module, id: NodeId, depth: u32) -> Option<Value> {
             let default = match name {
                 "getattr" => a.get(2),
                 "unwrap_or" => a.first(),
-                _ => a.iter().find(|x| x.name.as_deref() == Some("default")).or_else(|| a.get(1)),
+                _ => a
+                    .iter()
+                    .find(|x| x.name.as_deref() == Some("default"))
+                    .or_else(|| a.get(1)),
             };
             match default {
                 Some(x) => default_value(m, x.value, d),
@@ -536,8 +689,14 @@ pub fn default_value(m: &Module, id: NodeId, depth: u32) -> Option<Value> {
                 let assigned: Vec<NodeId> = function_nodes(m, fid, false)
                     .into_iter()
                     .filter_map(|x| match m.kind(x) {
-                        Kind::Assign { targets, value: Some(v), op: None, .. }
-                            if targets.iter().any(|t| matches!(m.kind(*t), Kind::Name(s) if s == n)) =>
+                        Kind::Assign {
+                            targets,
+                            value: Some(v),
+                            op: None,
+                            ..
+                        } if targets
+                            .iter()
+                            .any(|t| matches!(m.kind(*t), Kind::Name(s) if s == n)) =>
                         {
                             Some(*v)
                         }
@@ -566,7 +725,14 @@ pub fn default_value(m: &Module, id: NodeId, depth: u32) -> Option<Value> {
 pub fn is_env_read(m: &Module, id: NodeId) -> bool {
     let s = segs(m, id);
     let names: Vec<&str> = s.iter().map(|x| x.name.as_str()).collect();
-    matches!(names.as_slice(), ["process", "env", ..] | ["os", "environ", ..] | ["os", "getenv"] | ["std", "env", ..] | ["env", "var"])
+    matches!(
+        names.as_slice(),
+        ["process", "env", ..]
+            | ["os", "environ", ..]
+            | ["os", "getenv"]
+            | ["std", "env", ..]
+            | ["env", "var"]
+    )
 }
 
 /// Whether `node` sits in a branch that only runs under configuration, and
@@ -582,7 +748,13 @@ pub fn runs_by_default(m: &Module, node: NodeId) -> Option<bool> {
         match m.kind(p) {
             Kind::If { cond, then, els } if *cond != cur => {
                 let c = default_value(m, *cond, 0).map(|v| v.truthy());
-                let taken = if *then == cur { c } else if *els == Some(cur) { c.map(|b| !b) } else { Some(true) };
+                let taken = if *then == cur {
+                    c
+                } else if *els == Some(cur) {
+                    c.map(|b| !b)
+                } else {
+                    Some(true)
+                };
                 return match taken {
                     Some(true) => runs_by_default(m, p),
                     other => other,
@@ -590,7 +762,13 @@ pub fn runs_by_default(m: &Module, node: NodeId) -> Option<bool> {
             }
             Kind::Cond { cond, then, els } if *cond != cur => {
                 let c = default_value(m, *cond, 0).map(|v| v.truthy());
-                let taken = if *then == cur { c } else if *els == cur { c.map(|b| !b) } else { Some(true) };
+                let taken = if *then == cur {
+                    c
+                } else if *els == cur {
+                    c.map(|b| !b)
+                } else {
+                    Some(true)
+                };
                 return match taken {
                     Some(true) => runs_by_default(m, p),
                     other => other,

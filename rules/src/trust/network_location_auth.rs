@@ -113,10 +113,26 @@ impl Rule for NetworkLocationAuth {
                         _ => None,
                     };
                     let a = args(m, id);
-                    if matches!(name, "startswith" | "startsWith" | "endswith" | "endsWith" | "starts_with" | "ends_with") {
+                    if matches!(
+                        name,
+                        "startswith"
+                            | "startsWith"
+                            | "endswith"
+                            | "endsWith"
+                            | "starts_with"
+                            | "ends_with"
+                    ) {
                         recv.and_then(location)
                             .filter(|_| a.first().is_some_and(|x| is_location_constant(m, x.value)))
-                    } else if matches!(name, "includes" | "has" | "contains" | "__contains__" | "indexOf" | "contains_key") {
+                    } else if matches!(
+                        name,
+                        "includes"
+                            | "has"
+                            | "contains"
+                            | "__contains__"
+                            | "indexOf"
+                            | "contains_key"
+                    ) {
                         recv.filter(|r| is_location_constant(m, *r))
                             .and_then(|_| a.first().and_then(|x| location(x.value)))
                     } else if loc.members.iter().any(|x| x == name) {
@@ -128,15 +144,17 @@ impl Rule for NetworkLocationAuth {
                     }
                 }
                 Kind::Attr { object, name } if loc.members.contains(name) => {
-                    let is_callee = m
-                        .parent(id)
-                        .is_some_and(|p| matches!(m.kind(p), Kind::Call { callee, .. } if *callee == id));
+                    let is_callee = m.parent(id).is_some_and(
+                        |p| matches!(m.kind(p), Kind::Call { callee, .. } if *callee == id),
+                    );
                     if is_callee { None } else { location(*object) }
                 }
                 _ => None,
             };
             let Some(src) = found else { continue };
-            if facts.trusted_proxies && matches!(src.kind, SourceKind::Address | SourceKind::Forwarded) {
+            if facts.trusted_proxies
+                && matches!(src.kind, SourceKind::Address | SourceKind::Forwarded)
+            {
                 continue;
             }
             if in_test_code(cx, id) || gate_of(m, id).is_none() {

@@ -55,7 +55,7 @@ declare_rule! {
     pub struct TlsVerificationDisabled => {
         id: "trust/tls-verification-disabled",
         family: Trust,
-        summary: "TLS certificate or hostname verification turned off",
+        summary: "certificate or hostname verification turned off for TLS",
         level: Error,
         languages: [Python, TypeScript, Rust],
         cwe: [295],
@@ -83,7 +83,13 @@ impl Rule for TlsVerificationDisabled {
             match m.kind(id) {
                 Kind::Call { args: a, .. } => {
                     if call_is(m, id, &tls.unverified_calls) {
-                        hits.push((id, format!("`{}` builds a context that verifies no certificate", snippet(cx, id))));
+                        hits.push((
+                            id,
+                            format!(
+                                "`{}` builds a context that verifies no certificate",
+                                snippet(cx, id)
+                            ),
+                        ));
                         continue;
                     }
                     if call_is(m, id, &jwt.decode) {
@@ -93,12 +99,18 @@ impl Rule for TlsVerificationDisabled {
                     for x in a {
                         let Some(k) = x.name.as_deref() else { continue };
                         let flag = tls.flags.iter().any(|f| f == k)
-                            || tls
-                                .package_flags
-                                .iter()
-                                .any(|pf| pf.first().is_some_and(|p| p == root) && pf.get(1).is_some_and(|f| f == k));
+                            || tls.package_flags.iter().any(|pf| {
+                                pf.first().is_some_and(|p| p == root)
+                                    && pf.get(1).is_some_and(|f| f == k)
+                            });
                         if flag && off(x.value) {
-                            hits.push((x.value, format!("`{k}={}` turns TLS certificate verification off", snippet(cx, x.value))));
+                            hits.push((
+                                x.value,
+                                format!(
+                                    "`{k}={}` turns TLS certificate verification off",
+                                    snippet(cx, x.value)
+                                ),
+                            ));
                         }
                     }
                     if let Some(name) = called_name(m, id)
@@ -106,22 +118,43 @@ impl Rule for TlsVerificationDisabled {
                         && let Some(first) = args(m, id).first()
                         && on(first.value)
                     {
-                        hits.push((first.value, format!("`{name}({})` accepts any certificate or hostname", snippet(cx, first.value))));
+                        hits.push((
+                            first.value,
+                            format!(
+                                "`{name}({})` accepts any certificate or hostname",
+                                snippet(cx, first.value)
+                            ),
+                        ));
                     }
                 }
                 Kind::Object { entries, .. } => {
                     for e in entries {
                         let Some(k) = e.key.as_deref() else { continue };
                         if tls.flags.iter().any(|f| f == k) && off(e.value) {
-                            hits.push((e.value, format!("`{k}: {}` turns TLS certificate verification off", snippet(cx, e.value))));
+                            hits.push((
+                                e.value,
+                                format!(
+                                    "`{k}: {}` turns TLS certificate verification off",
+                                    snippet(cx, e.value)
+                                ),
+                            ));
                         } else if tls.insecure_flags.iter().any(|f| f == k) && on(e.value) {
-                            hits.push((e.value, format!("`{k}: {}` accepts any certificate", snippet(cx, e.value))));
-                        } else if tls.verifiers.iter().any(|f| f == k) && accepts_everything_lambda(m, e.value) {
+                            hits.push((
+                                e.value,
+                                format!("`{k}: {}` accepts any certificate", snippet(cx, e.value)),
+                            ));
+                        } else if tls.verifiers.iter().any(|f| f == k)
+                            && accepts_everything_lambda(m, e.value)
+                        {
                             hits.push((e.value, format!("`{k}` accepts every certificate")));
                         }
                     }
                 }
-                Kind::Assign { targets, value: Some(v), .. } => {
+                Kind::Assign {
+                    targets,
+                    value: Some(v),
+                    ..
+                } => {
                     for t in targets {
                         let name = match m.kind(*t) {
                             Kind::Attr { name, .. } => Some(name.as_str()),
@@ -132,8 +165,14 @@ impl Rule for TlsVerificationDisabled {
                             _ => None,
                         };
                         let Some(name) = name else { continue };
-                        if tls.flags.iter().any(|f| f == name) && matches!(m.kind(*t), Kind::Attr { .. }) && off(*v) {
-                            hits.push((*t, format!("`{}` turns TLS verification off", snippet(cx, id))));
+                        if tls.flags.iter().any(|f| f == name)
+                            && matches!(m.kind(*t), Kind::Attr { .. })
+                            && off(*v)
+                        {
+                            hits.push((
+                                *t,
+                                format!("`{}` turns TLS verification off", snippet(cx, id)),
+                            ));
                         } else if tls.env_vars.iter().any(|f| f == name) && off(*v) {
                             hits.push((*t, format!("`{}` turns TLS certificate verification off for the whole process", snippet(cx, id))));
                         }
@@ -142,7 +181,10 @@ impl Rule for TlsVerificationDisabled {
                 Kind::Attr { .. } | Kind::Name(_) => {
                     let p = path_text(m, id);
                     if p.is_empty()
-                        || !tls.none_values.iter().any(|v| p == v.replace("::", ".") || p.ends_with(&format!(".{}", v.replace("::", "."))))
+                        || !tls.none_values.iter().any(|v| {
+                            p == v.replace("::", ".")
+                                || p.ends_with(&format!(".{}", v.replace("::", ".")))
+                        })
                     {
                         continue;
                     }
@@ -153,13 +195,25 @@ impl Rule for TlsVerificationDisabled {
                     {
                         continue;
                     }
-                    hits.push((id, format!("`{}` turns TLS certificate verification off", snippet(cx, id))));
+                    hits.push((
+                        id,
+                        format!(
+                            "`{}` turns TLS certificate verification off",
+                            snippet(cx, id)
+                        ),
+                    ));
                 }
                 Kind::Str(s) if s == "CERT_NONE" => {
                     if let Some(parent) = m.parent(id)
-                        && args(m, parent).iter().any(|a| a.value == id && a.name.as_deref() == Some("cert_reqs"))
+                        && args(m, parent)
+                            .iter()
+                            .any(|a| a.value == id && a.name.as_deref() == Some("cert_reqs"))
                     {
-                        hits.push((id, "`cert_reqs=\"CERT_NONE\"` turns TLS certificate verification off".to_string()));
+                        hits.push((
+                            id,
+                            "`cert_reqs=\"CERT_NONE\"` turns TLS certificate verification off"
+                                .to_string(),
+                        ));
                     }
                 }
                 _ => {}
@@ -171,7 +225,10 @@ impl Rule for TlsVerificationDisabled {
                 && tls.verifiers.contains(&f.name)
                 && accepts_everything_fn(m, faultline_ir::FuncId(fi as u32))
             {
-                hits.push((f.body, format!("`{}` accepts every certificate without checking it", f.name)));
+                hits.push((
+                    f.body,
+                    format!("`{}` accepts every certificate without checking it", f.name),
+                ));
             }
         }
         let mut seen = std::collections::HashSet::new();
@@ -203,7 +260,10 @@ fn accepts_everything_lambda(m: &faultline_ir::Module, v: NodeId) -> bool {
     match m.kind(body) {
         Kind::Block(stmts) => stmts.iter().all(|s| match m.kind(*s) {
             Kind::Return(None) => true,
-            Kind::Return(Some(x)) => matches!(m.kind(*x), Kind::Null) || matches!(m.kind(*x), Kind::Name(n) if n == "undefined"),
+            Kind::Return(Some(x)) => {
+                matches!(m.kind(*x), Kind::Null)
+                    || matches!(m.kind(*x), Kind::Name(n) if n == "undefined")
+            }
             Kind::Pass => true,
             _ => false,
         }),
@@ -218,8 +278,10 @@ fn accepts_everything_lambda(m: &faultline_ir::Module, v: NodeId) -> bool {
 fn accepts_everything_fn(m: &faultline_ir::Module, f: faultline_ir::FuncId) -> bool {
     let nodes = crate::utils::function_nodes(m, f, false);
     let checks = nodes.iter().any(|n| {
-        matches!(m.kind(*n), Kind::If { .. } | Kind::Match { .. } | Kind::Question(_) | Kind::Throw(_))
-            || called_name(m, *n).is_some_and(|c| c.contains("verify") || c == "Err")
+        matches!(
+            m.kind(*n),
+            Kind::If { .. } | Kind::Match { .. } | Kind::Question(_) | Kind::Throw(_)
+        ) || called_name(m, *n).is_some_and(|c| c.contains("verify") || c == "Err")
     });
     let asserts = nodes
         .iter()

@@ -86,7 +86,8 @@ impl Rule for UnverifiedToken {
                 Some("reads the claims without checking the signature".to_string())
             } else if call_is(m, id, &jwt.decode) {
                 disabled_by_options(m, id, jwt)
-            } else if called_name(m, id).is_some_and(|n| jwt.disable_methods.iter().any(|d| d == n)) {
+            } else if called_name(m, id).is_some_and(|n| jwt.disable_methods.iter().any(|d| d == n))
+            {
                 Some("turns the signature check off for every token validated with it".to_string())
             } else {
                 None
@@ -117,17 +118,26 @@ impl Rule for UnverifiedToken {
 }
 
 /// `options={"verify_signature": False}`, `verify=False`, `algorithms=["none"]`.
-fn disabled_by_options(m: &Module, call: NodeId, jwt: &crate::trust::helpers::JwtModel) -> Option<String> {
+fn disabled_by_options(
+    m: &Module,
+    call: NodeId,
+    jwt: &crate::trust::helpers::JwtModel,
+) -> Option<String> {
     let off = |v: NodeId| default_value(m, v, 0).is_some_and(|x| x.disables());
     for a in args(m, call) {
         let Some(k) = a.name.as_deref() else { continue };
         if jwt.disable_options.iter().any(|o| o == k) && off(a.value) {
-            return Some(format!("decodes with `{k}` off, so the signature is never checked"));
+            return Some(format!(
+                "decodes with `{k}` off, so the signature is never checked"
+            ));
         }
         if k == "options"
             && let Kind::Object { entries, .. } = m.kind(a.value)
             && let Some(e) = entries.iter().find(|e| {
-                e.key.as_deref().is_some_and(|k| jwt.disable_options.iter().any(|o| o == k)) && off(e.value)
+                e.key
+                    .as_deref()
+                    .is_some_and(|k| jwt.disable_options.iter().any(|o| o == k))
+                    && off(e.value)
             })
         {
             return Some(format!(
@@ -142,7 +152,9 @@ fn disabled_by_options(m: &Module, call: NodeId, jwt: &crate::trust::helpers::Jw
                 _ => none(a.value),
             };
             if hit {
-                return Some("accepts the `none` algorithm, so an unsigned token passes".to_string());
+                return Some(
+                    "accepts the `none` algorithm, so an unsigned token passes".to_string(),
+                );
             }
         }
     }
@@ -153,7 +165,11 @@ fn disabled_by_options(m: &Module, call: NodeId, jwt: &crate::trust::helpers::Jw
 fn token_text<'a>(cx: &Context<'a>, call: NodeId) -> Option<&'a str> {
     args(cx.module, call)
         .iter()
-        .find(|a| a.name.is_none() || a.name.as_deref() == Some("token") || a.name.as_deref() == Some("jwt"))
+        .find(|a| {
+            a.name.is_none()
+                || a.name.as_deref() == Some("token")
+                || a.name.as_deref() == Some("jwt")
+        })
         .map(|a| text(cx, cx.module.node(a.value).span).trim())
 }
 
@@ -169,7 +185,8 @@ fn later_verified(cx: &Context<'_>, call: NodeId, f: FuncId) -> bool {
     function_nodes(m, f, true).into_iter().any(|n| {
         n != call
             && m.node(n).span.start >= start
-            && (call_is(m, n, &jwt.verify) || call_is(m, n, &jwt.decode) && disabled_by_options(m, n, jwt).is_none())
+            && (call_is(m, n, &jwt.verify)
+                || call_is(m, n, &jwt.decode) && disabled_by_options(m, n, jwt).is_none())
             && token_text(cx, n) == Some(token)
     })
 }
@@ -179,7 +196,8 @@ fn calls_verify(cx: &Context<'_>, f: FuncId) -> bool {
     let m = cx.module;
     let jwt = &model(m.language).jwt;
     function_nodes(m, f, true).into_iter().any(|n| {
-        call_is(m, n, &jwt.verify) || called_name(m, n).is_some_and(|c| c.to_ascii_lowercase().contains("verify"))
+        call_is(m, n, &jwt.verify)
+            || called_name(m, n).is_some_and(|c| c.to_ascii_lowercase().contains("verify"))
     })
 }
 
@@ -196,10 +214,21 @@ fn drives_decision(cx: &Context<'_>, call: NodeId) -> bool {
             match m.kind(p) {
                 Kind::If { cond, .. } | Kind::Cond { cond, .. } if *cond == cur => return true,
                 Kind::Return(_) => return true,
-                Kind::Assign { targets, value: Some(v), .. } if *v == cur => {
-                    return targets.iter().any(|t| matches!(m.kind(*t), Kind::Attr { .. } | Kind::Index { .. }));
+                Kind::Assign {
+                    targets,
+                    value: Some(v),
+                    ..
+                } if *v == cur => {
+                    return targets
+                        .iter()
+                        .any(|t| matches!(m.kind(*t), Kind::Attr { .. } | Kind::Index { .. }));
                 }
-                Kind::Binary { .. } | Kind::Unary { .. } | Kind::Attr { .. } | Kind::Index { .. } | Kind::Await(_) | Kind::Object { .. } => cur = p,
+                Kind::Binary { .. }
+                | Kind::Unary { .. }
+                | Kind::Attr { .. }
+                | Kind::Index { .. }
+                | Kind::Await(_)
+                | Kind::Object { .. } => cur = p,
                 _ => return false,
             }
         }
