@@ -94,7 +94,7 @@ impl Rule for UnverifiedToken {
             };
             let Some(reason) = reason else { continue };
             let f = m.owner(id);
-            if later_verified(cx, id, f) {
+            if later_verified(cx, id, f) || only_routing_claims(cx, id) {
                 continue;
             }
             if jwt.require_decision && (calls_verify(cx, f) || !drives_decision(cx, id)) {
@@ -189,6 +189,66 @@ fn later_verified(cx: &Context<'_>, call: NodeId, f: FuncId) -> bool {
                 || call_is(m, n, &jwt.decode) && disabled_by_options(m, n, jwt).is_none())
             && token_text(cx, n) == Some(token)
     })
+}
+
+/// Claims that say which issuer or key a token belongs to, read to route
+/// it to the right verified decode.
+const ROUTING_CLAIMS: &[&str] = &[
+    "iss", "kid", "alg", "typ", "owner", "jku", "x5u", "aud", "azp", "exp", "iat", "nbf",
+];
+
+/// Whether the decoded claims are only read for routing claims
+/// (`payload.get("iss")`, `claims["kid"]`, `claims.owner`), so the token is
+/// classified here and verified where it is routed to.
+fn only_routing_claims(cx: &Context<'_>, call: NodeId) -> bool {
+    let m = cx.module;
+    let mut uses: Vec<NodeId> = cx.uses().of(call).iter().map(|(n, _)| *n).collect();
+    uses.push(call);
+    let key_of = |x: NodeId| -> Option<String> {
+        default_value(m, x, 0).and_then(|v| match v {
+            crate::trust::helpers::Value::Str(s) => Some(s),
+            _ => None,
+        })
+    };
+    let mut reads = 0;
+    for u in uses {
+        // Members of the claims reached through the path of a use are
+        // themselves uses; judge only the roots.
+        if !matches!(m.kind(u), Kind::Name(_)) && u != call {
+            continue;
+        }
+        let Some(p) = m.parent(u) else { return false };
+        let key = match m.kind(p) {
+            Kind::Assign {
+                targets,
+                value: Some(v),
+                ..
+            } if *v == u && targets.iter().all(|t| matches!(m.kind(*t), Kind::Name(_))) => {
+                continue;
+            }
+            Kind::Assign { targets, .. } if targets.contains(&u) => continue,
+            Kind::Index { object, index } if *object == u => key_of(*index),
+            Kind::Attr { object, name } if *object == u => {
+                let called = m.parent(p).is_some_and(
+                    |c| matches!(m.kind(c), Kind::Call { callee, .. } if *callee == p),
+                );
+                if called && name == "get" {
+                    m.parent(p)
+                        .and_then(|c| args(m, c).first().and_then(|a| key_of(a.value)))
+                } else if called {
+                    None
+                } else {
+                    Some(name.clone())
+                }
+            }
+            _ => None,
+        };
+        match key {
+            Some(k) if ROUTING_CLAIMS.contains(&k.as_str()) => reads += 1,
+            _ => return false,
+        }
+    }
+    reads > 0
 }
 
 /// Whether the function calls any signature check.
