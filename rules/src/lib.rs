@@ -3,6 +3,7 @@
 //! (what is an HTTP call, which argument is the timeout…) loaded from
 //! `rules/models/**/*.toml`.
 
+pub mod context;
 pub mod external_call;
 pub mod finding;
 pub mod meta;
@@ -10,6 +11,7 @@ pub mod models;
 pub mod race;
 pub mod registry;
 pub mod retry;
+pub mod trust;
 pub mod utils;
 
 pub use finding::{Finding, Related};
@@ -22,12 +24,7 @@ use faultline_ir::{LineIndex, Module};
 /// the rules run: which functions are request handlers of a known web
 /// framework (`Function::is_handler`).
 pub fn prepare(module: &mut Module, _models: &models::Models) {
-    let handlers: Vec<bool> = (0..module.functions.len())
-        .map(|i| utils::is_request_handler(module, faultline_ir::FuncId(i as u32)))
-        .collect();
-    for (f, h) in module.functions.iter_mut().zip(handlers) {
-        f.is_handler = h;
-    }
+    context::mark_handlers(module);
 }
 
 /// What a rule sees of one file.

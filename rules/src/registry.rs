@@ -5,6 +5,9 @@ use crate::external_call::{
 };
 use crate::race::{CheckThenAct, ReadModifyWrite};
 use crate::retry::NonIdempotent;
+use crate::trust::{
+    CallerAssertedIdentity, NetworkLocationAuth, TlsVerificationDisabled, UnverifiedToken,
+};
 use crate::{Context, RuleMeta};
 
 /// A rule: metadata plus a check over one file's IR.
@@ -24,6 +27,10 @@ static RULES: &[&dyn Rule] = &[
     &CheckThenAct,
     &ReadModifyWrite,
     &NonIdempotent,
+    &CallerAssertedIdentity,
+    &NetworkLocationAuth,
+    &TlsVerificationDisabled,
+    &UnverifiedToken,
 ];
 
 /// Every rule, sorted by id.

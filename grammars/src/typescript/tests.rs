@@ -1020,7 +1020,8 @@ fn line_is_resolved(m: &Module, li: &faultline_ir::LineIndex, line: usize) -> bo
 /// annotation points at is visible to the rules (see [`line_is_resolved`]).
 #[test]
 fn fixtures_parse_and_expected_lines_resolve() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/external-call");
     let mut files = Vec::new();
     let mut dirs = vec![root];
     while let Some(d) = dirs.pop() {

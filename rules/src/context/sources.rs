@@ -1,0 +1,745 @@
+//! What the client claims about itself: expressions holding the client
+//! address, a forwarding header, the Host or any other request header, found
+//! through the request objects, extractor parameters and header helpers of
+//! the framework models, and followed through local variables and same-file
+//! helpers that return them.
+
+use std::collections::HashMap;
+
+use faultline_ir::{FuncId, Kind, Module, NodeId, UnOp};
+
+use super::handlers::type_head;
+use super::model::{self, ContextModel};
+use crate::Context;
+use crate::utils::{args, callee, function_nodes, text};
+
+/// What an expression holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    /// The peer address of the connection.
+    Address,
+    /// An address taken from a forwarding header (the caller can set it).
+    Forwarded,
+    /// The Host the request names.
+    Host,
+    /// Another request header, by its lowercase, dash-separated name.
+    Header(String),
+}
+
+impl SourceKind {
+    /// Whether this is where the request seems to come from (address,
+    /// forwarding header, Host).
+    pub fn is_location(&self) -> bool {
+        matches!(
+            self,
+            SourceKind::Address | SourceKind::Forwarded | SourceKind::Host
+        )
+    }
+}
+
+/// A request-derived value and the expression that read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// What it holds.
+    pub kind: SourceKind,
+    /// The read (`request.remote_addr`, `req.headers['x-user-id']`).
+    pub read: NodeId,
+}
+
+/// One step of an access chain below a root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Member(String),
+    Index(Option<String>),
+    Method(String, Option<String>),
+}
+
+/// What a root expression is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Root {
+    Request,
+    HeaderMap,
+    Value(SourceKind),
+}
+
+/// The request facts of one file.
+pub struct RequestFacts<'a> {
+    m: &'a Module,
+    model: &'static ContextModel,
+    /// Per function: local names bound to a request-derived value.
+    locals: HashMap<FuncId, HashMap<String, Source>>,
+    /// Same-file functions returning a request-derived value.
+    helpers: HashMap<String, SourceKind>,
+    /// Parameters bound from decorators (`@Ip()`, `@Headers('x')`), by
+    /// function and name.
+    decorated: HashMap<(FuncId, String), Root>,
+    /// The file configures which proxies are trusted (`ProxyFix`,
+    /// `app.set('trust proxy', ..)`).
+    pub trusted_proxies: bool,
+}
+
+impl<'a> RequestFacts<'a> {
+    /// Computes the facts of a file.
+    pub fn new(cx: &Context<'a>) -> RequestFacts<'a> {
+        let m = cx.module;
+        let model = model::for_language(m.language);
+        let mut facts = RequestFacts {
+            m,
+            model,
+            locals: HashMap::new(),
+            helpers: HashMap::new(),
+            decorated: HashMap::new(),
+            trusted_proxies: false,
+        };
+        facts.decorated = decorated_params(cx, model);
+        facts.trusted_proxies = trusted_proxies(cx, model);
+        for _round in 0..2 {
+            for fi in 0..m.functions.len() {
+                let f = FuncId(fi as u32);
+                let locals = facts.bind_locals(f);
+                facts.locals.insert(f, locals);
+            }
+            for fi in 1..m.functions.len() {
+                let f = FuncId(fi as u32);
+                let func = m.function(f);
+                for n in function_nodes(m, f, false) {
+                    if let Kind::Return(Some(v)) = m.kind(n)
+                        && let Some(s) = facts.carried(*v)
+                    {
+                        facts.helpers.insert(func.name.clone(), s.kind);
+                        break;
+                    }
+                }
+            }
+        }
+        facts
+    }
+
+    fn bind_locals(&self, f: FuncId) -> HashMap<String, Source> {
+        let m = self.m;
+        let mut out: HashMap<String, Source> = HashMap::new();
+        for n in function_nodes(m, f, false) {
+            let Kind::Assign {
+                targets,
+                value: Some(v),
+                op: None,
+                ..
+            } = m.kind(n)
+            else {
+                continue;
+            };
+            for t in targets {
+                match m.kind(*t) {
+                    Kind::Name(name) => {
+                        if let Some(s) = self.carried_with(*v, Some(&out)) {
+                            out.entry(name.clone()).or_insert(s);
+                        }
+                    }
+                    // `const { ip } = req`, `const { host } = req.headers`.
+                    Kind::Object { entries, .. } => {
+                        for e in entries {
+                            let (Some(key), Kind::Name(local)) = (&e.key, m.kind(e.value)) else {
+                                continue;
+                            };
+                            if let Some((root, mut steps)) = self.chain(*v) {
+                                steps.push(Step::Member(key.clone()));
+                                if let Some(kind) = self.classify(f, root, &steps) {
+                                    out.entry(local.clone())
+                                        .or_insert(Source { kind, read: *v });
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
+    /// The source an expression reads directly, if any.
+    pub fn source(&self, id: NodeId) -> Option<Source> {
+        let m = self.m;
+        let f = m.owner(id);
+        // Calls returning an address (`get_client_ip(request)`).
+        if matches!(m.kind(id), Kind::Call { .. }) {
+            let p = path_text(m, id);
+            if !p.is_empty()
+                && self
+                    .model
+                    .request
+                    .address_calls
+                    .iter()
+                    .any(|c| norm(c) == p)
+            {
+                return Some(Source {
+                    kind: SourceKind::Address,
+                    read: id,
+                });
+            }
+            if let Some(h) = self.header_source(id) {
+                return Some(Source {
+                    kind: self.header_kind(&h),
+                    read: id,
+                });
+            }
+        }
+        let (mut root, mut steps) = self.chain(id)?;
+        // `info = req.connection_info(); info.realip_remote_addr()`: a local
+        // bound to part of a chain stands for that part.
+        for _ in 0..3 {
+            if steps.is_empty() || self.root(f, root).is_some() {
+                break;
+            }
+            let Kind::Name(name) = m.kind(root) else {
+                break;
+            };
+            let Some(v) = single_assignment(m, f, name) else {
+                break;
+            };
+            let Some((r2, mut s2)) = self.chain(v) else {
+                break;
+            };
+            s2.extend(steps);
+            root = r2;
+            steps = s2;
+        }
+        let kind = self.classify(f, root, &steps)?;
+        Some(Source { kind, read: id })
+    }
+
+    /// `next/headers.headers().get('x')`.
+    fn header_source(&self, id: NodeId) -> Option<String> {
+        let m = self.m;
+        let Kind::Attr { object, name } = m.kind(callee(m, id)?) else {
+            return None;
+        };
+        let recv = path_text(m, *object);
+        self.model.request.header_sources.iter().find_map(|pat| {
+            let (prefix, last) = norm(pat)
+                .rsplit_once('.')
+                .map(|(a, b)| (a.to_string(), b.to_string()))?;
+            let method = last.strip_suffix("($)")?;
+            (prefix == recv && method == name)
+                .then(|| first_str(m, id))
+                .flatten()
+                .map(|h| normalize_header(&h))
+        })
+    }
+
+    fn classify(&self, f: FuncId, root: NodeId, steps: &[Step]) -> Option<SourceKind> {
+        let r = self.root(f, root)?;
+        let req = &self.model.request;
+        match r {
+            Root::Value(k) => steps.is_empty().then_some(k),
+            Root::HeaderMap => {
+                for p in &req.header_map_reads {
+                    if let Some(Some(h)) = match_chain(p, steps) {
+                        return Some(self.header_kind(&h));
+                    }
+                }
+                None
+            }
+            Root::Request => {
+                let find = |pats: &[String]| pats.iter().any(|p| match_chain(p, steps).is_some());
+                if find(&req.client_address) {
+                    return Some(SourceKind::Address);
+                }
+                if find(&req.forwarded) {
+                    return Some(SourceKind::Forwarded);
+                }
+                if find(&req.host) {
+                    return Some(SourceKind::Host);
+                }
+                for p in &req.headers {
+                    if let Some(Some(h)) = match_chain(p, steps) {
+                        return Some(self.header_kind(&h));
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    fn header_kind(&self, name: &str) -> SourceKind {
+        let h = &self.model.headers;
+        if h.forwarded.iter().any(|x| x == name) {
+            SourceKind::Forwarded
+        } else if h.host.iter().any(|x| x == name) {
+            SourceKind::Host
+        } else {
+            SourceKind::Header(name.to_string())
+        }
+    }
+
+    /// What a root name or path is.
+    fn root(&self, f: FuncId, root: NodeId) -> Option<Root> {
+        let m = self.m;
+        let req = &self.model.request;
+        let p = path_text(m, root);
+        if !p.is_empty() && req.globals.iter().any(|g| norm(g) == p) {
+            return Some(Root::Request);
+        }
+        let Kind::Name(name) = m.kind(root) else {
+            return None;
+        };
+        // Parameters of the function or an enclosing one.
+        let mut cur = Some(f);
+        while let Some(fid) = cur {
+            let func = m.function(fid);
+            if let Some(r) = self.decorated.get(&(fid, name.clone())) {
+                return Some(r.clone());
+            }
+            for p in &func.params {
+                let inner = destructured(&p.name);
+                if p.name != *name && !inner.iter().any(|i| i == name) {
+                    continue;
+                }
+                let head = p.annotation.as_deref().map(type_head).unwrap_or("");
+                if req.address_param_types.iter().any(|t| t == head) {
+                    return Some(Root::Value(SourceKind::Address));
+                }
+                if req.header_map_types.iter().any(|t| t == head) {
+                    return Some(Root::HeaderMap);
+                }
+                if p.name == *name
+                    && let Some(d) = p.default
+                    && matches!(m.kind(d), Kind::Call { .. })
+                {
+                    let dp = path_text(m, d);
+                    if req.header_params.iter().any(|h| norm(h) == dp) {
+                        let alias = args(m, d).iter().find_map(|a| {
+                            (a.name.as_deref() == Some("alias"))
+                                .then(|| match m.kind(a.value) {
+                                    Kind::Str(s) => Some(s.clone()),
+                                    _ => None,
+                                })
+                                .flatten()
+                        });
+                        let h = normalize_header(alias.as_deref().unwrap_or(&p.name));
+                        return Some(Root::Value(self.header_kind(&h)));
+                    }
+                }
+                if p.name == *name
+                    && (req.param_types.iter().any(|t| t == head) || req.params.contains(&p.name))
+                {
+                    return Some(Root::Request);
+                }
+                return None;
+            }
+            cur = func.parent;
+        }
+        None
+    }
+
+    /// The access chain of an expression: its root and the member, index
+    /// and method steps below it.
+    fn chain(&self, id: NodeId) -> Option<(NodeId, Vec<Step>)> {
+        let m = self.m;
+        let mut steps = Vec::new();
+        let mut cur = id;
+        for _ in 0..16 {
+            match m.kind(cur) {
+                Kind::Attr { object, name } => {
+                    steps.push(Step::Member(name.clone()));
+                    cur = *object;
+                }
+                Kind::Index { object, index } => {
+                    let key = match m.kind(*index) {
+                        Kind::Str(s) => Some(s.clone()),
+                        _ => None,
+                    };
+                    steps.push(Step::Index(key));
+                    cur = *object;
+                }
+                Kind::Call { callee, .. } => match m.kind(*callee) {
+                    Kind::Attr { object, name } => {
+                        if matches!(name.as_str(), "unwrap" | "expect") {
+                            cur = *object;
+                            continue;
+                        }
+                        steps.push(Step::Method(name.clone(), first_str(m, cur)));
+                        cur = *object;
+                    }
+                    _ => return None,
+                },
+                Kind::Await(e) | Kind::Question(e) => cur = *e,
+                Kind::Name(_) => {
+                    steps.reverse();
+                    return Some((cur, steps));
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// The request-derived value an expression carries: a direct read, a
+    /// local bound to one, a conversion of one (`ip_address(x)`,
+    /// `x.split(',')[0].strip()`), or a same-file helper returning one. A
+    /// proxy-appended forwarding entry (`xff.split(',')[-1]`, `.pop()`) is
+    /// not the caller's claim and carries nothing.
+    pub fn carried(&self, id: NodeId) -> Option<Source> {
+        self.carried_with(id, None)
+    }
+
+    fn carried_with(
+        &self,
+        id: NodeId,
+        partial: Option<&HashMap<String, Source>>,
+    ) -> Option<Source> {
+        self.carried_depth(id, partial, 0)
+    }
+
+    fn carried_depth(
+        &self,
+        id: NodeId,
+        partial: Option<&HashMap<String, Source>>,
+        depth: u32,
+    ) -> Option<Source> {
+        if depth > 12 {
+            return None;
+        }
+        let m = self.m;
+        if let Some(s) = self.source(id) {
+            return Some(s);
+        }
+        let rec = |x: NodeId| self.carried_depth(x, partial, depth + 1);
+        match m.kind(id) {
+            Kind::Name(n) => {
+                if let Some(s) = partial.and_then(|p| p.get(n)) {
+                    return Some(s.clone());
+                }
+                let mut cur = Some(m.owner(id));
+                while let Some(f) = cur {
+                    if let Some(s) = self.locals.get(&f).and_then(|l| l.get(n)) {
+                        return Some(s.clone());
+                    }
+                    cur = m.function(f).parent;
+                }
+                None
+            }
+            Kind::Attr { object, name } => {
+                if matches!(name.as_str(), "length" | "len") {
+                    return None;
+                }
+                rec(*object)
+            }
+            Kind::Index { object, index } => {
+                let s = rec(*object)?;
+                if s.kind == SourceKind::Forwarded && is_negative(m, *index) {
+                    return None;
+                }
+                Some(s)
+            }
+            Kind::Call {
+                callee: c, args: a, ..
+            } => {
+                let name = match m.kind(*c) {
+                    Kind::Attr { name, .. } | Kind::Name(name) => name.as_str(),
+                    _ => return None,
+                };
+                if let Kind::Attr { object, .. } = m.kind(*c)
+                    && !matches!(m.kind(*object), Kind::Name(n) if n == "self" || n == "this")
+                {
+                    if let Some(s) = rec(*object) {
+                        let last = matches!(name, "pop" | "last" | "next_back")
+                            || (name == "at" && a.first().is_some_and(|x| is_negative(m, x.value)));
+                        if s.kind == SourceKind::Forwarded && last {
+                            return None;
+                        }
+                        return Some(s);
+                    }
+                }
+                if let Some(k) = self.helpers.get(name) {
+                    return Some(Source {
+                        kind: k.clone(),
+                        read: id,
+                    });
+                }
+                if self.model.request.carriers.iter().any(|x| x == name) {
+                    return a.iter().find_map(|x| rec(x.value));
+                }
+                None
+            }
+            Kind::Await(e) | Kind::Question(e) => rec(*e),
+            Kind::Binary { op, lhs, rhs } if !op.is_comparison() => rec(*lhs).or_else(|| rec(*rhs)),
+            Kind::Cond { then, els, .. } => rec(*then).or_else(|| rec(*els)),
+            Kind::Unary {
+                op: UnOp::Ref | UnOp::Deref,
+                operand,
+            } => rec(*operand),
+            _ => None,
+        }
+    }
+
+    /// Parameters that hold a request value themselves (FastAPI `Header()`
+    /// parameters, NestJS `@Headers('x')`/`@Ip()`, axum `ConnectInfo`):
+    /// function, parameter index and what it holds.
+    pub fn value_params(&self) -> Vec<(FuncId, usize, SourceKind)> {
+        let m = self.m;
+        let mut out = Vec::new();
+        for (fi, func) in m.functions.iter().enumerate() {
+            let f = FuncId(fi as u32);
+            for (pi, p) in func.params.iter().enumerate() {
+                let root = self
+                    .decorated
+                    .get(&(f, p.name.clone()))
+                    .cloned()
+                    .or_else(|| {
+                        // Classify through a use of the parameter's name.
+                        function_nodes(m, f, true)
+                            .into_iter()
+                            .find(|n| matches!(m.kind(*n), Kind::Name(x) if *x == p.name))
+                            .and_then(|n| self.root(m.owner(n), n))
+                    });
+                if let Some(Root::Value(k)) = root {
+                    out.push((f, pi, k));
+                }
+            }
+        }
+        out
+    }
+
+    /// The model's header tables.
+    pub fn headers(&self) -> &'static model::HeaderNames {
+        &self.model.headers
+    }
+}
+
+/// Parameters bound by decorators in their source text (`@Ip() ip`,
+/// `@Headers('x-user-id') uid`, `@Headers() headers`, `@Req() req`).
+fn decorated_params(cx: &Context<'_>, model: &ContextModel) -> HashMap<(FuncId, String), Root> {
+    let m = cx.module;
+    let req = &model.request;
+    let mut out = HashMap::new();
+    if req.address_param_decorators.is_empty() && req.header_param_decorators.is_empty() {
+        return out;
+    }
+    for (i, f) in m.functions.iter().enumerate() {
+        for p in &f.params {
+            let t = text(cx, p.span).trim_start();
+            let Some(rest) = t.strip_prefix('@') else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let arg = rest
+                .get(name.len()..)
+                .and_then(|r| r.strip_prefix('('))
+                .and_then(|r| r.split(')').next())
+                .map(|a| a.trim().trim_matches(['\'', '"', '`']).to_string())
+                .unwrap_or_default();
+            let root = if req.address_param_decorators.contains(&name) {
+                Root::Value(SourceKind::Address)
+            } else if req.header_param_decorators.contains(&name) {
+                if arg.is_empty() {
+                    Root::HeaderMap
+                } else {
+                    let h = normalize_header(&arg);
+                    let hs = &model.headers;
+                    Root::Value(if hs.forwarded.contains(&h) {
+                        SourceKind::Forwarded
+                    } else if hs.host.contains(&h) {
+                        SourceKind::Host
+                    } else {
+                        SourceKind::Header(h)
+                    })
+                }
+            } else {
+                continue;
+            };
+            out.insert((FuncId(i as u32), p.name.clone()), root);
+        }
+    }
+    out
+}
+
+/// Whether the file tells its framework which proxies to trust:
+/// `ProxyFix(app.wsgi_app, x_for=1)`, `app.set('trust proxy', 'loopback')`
+/// (but not `true`, which trusts every hop).
+fn trusted_proxies(cx: &Context<'_>, model: &ContextModel) -> bool {
+    let m = cx.module;
+    let settings = &model.request.proxy_settings;
+    (0..m.nodes.len()).any(|i| {
+        let id = NodeId(i as u32);
+        let Kind::Call { .. } = m.kind(id) else {
+            return false;
+        };
+        let p = path_text(m, id);
+        if !p.is_empty() && settings.iter().any(|s| norm(s) == p) {
+            return true;
+        }
+        let a = args(m, id);
+        matches!(a.first().map(|x| m.kind(x.value)), Some(Kind::Str(s)) if settings.contains(s))
+            && a.get(1)
+                .is_some_and(|x| !matches!(m.kind(x.value), Kind::Bool(true)))
+    })
+}
+
+/// The value of the one assignment of `name` in `f` or a function around it.
+fn single_assignment(m: &Module, f: FuncId, name: &str) -> Option<NodeId> {
+    let mut cur = Some(f);
+    while let Some(fid) = cur {
+        if m.function(fid).params.iter().any(|p| p.name == name) {
+            return None;
+        }
+        let values: Vec<NodeId> = function_nodes(m, fid, false)
+            .into_iter()
+            .filter_map(|x| match m.kind(x) {
+                Kind::Assign {
+                    targets,
+                    value: Some(v),
+                    op: None,
+                    ..
+                } if targets.len() == 1
+                    && targets
+                        .iter()
+                        .all(|t| matches!(m.kind(*t), Kind::Name(s) if s == name)) =>
+                {
+                    Some(*v)
+                }
+                _ => None,
+            })
+            .collect();
+        match values.as_slice() {
+            [v] => return Some(*v),
+            [] => cur = m.function(fid).parent,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Names bound by a destructuring parameter (`ConnectInfo(addr)` → `addr`).
+fn destructured(param: &str) -> Vec<String> {
+    if !param.contains(['(', '{', '[']) {
+        return Vec::new();
+    }
+    let inner = param.split_once(['(', '{', '[']).map_or("", |(_, r)| r);
+    inner
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty() && w.chars().next().is_some_and(char::is_lowercase))
+        .filter(|w| *w != "mut" && *w != "ref")
+        .map(str::to_string)
+        .collect()
+}
+
+/// Matches a model chain (`META.get(HTTP_$)`, `headers[$]`,
+/// `client.host`) against steps. `Some(Some(h))` when it captured a header.
+fn match_chain(pattern: &str, steps: &[Step]) -> Option<Option<String>> {
+    let toks = pattern_steps(pattern);
+    if toks.len() != steps.len() {
+        return None;
+    }
+    let mut captured = None;
+    for (t, s) in toks.iter().zip(steps) {
+        match (t, s) {
+            (Step::Member(a), Step::Member(b)) => {
+                if a == "$" {
+                    captured = Some(normalize_header(b));
+                } else if a != b {
+                    return None;
+                }
+            }
+            (Step::Index(Some(a)), Step::Index(Some(b))) => {
+                captured = capture(a, b, captured)?;
+            }
+            (Step::Method(a, pa), Step::Method(b, pb)) if a == b => match (pa, pb) {
+                (None, _) => {}
+                (Some(pa), Some(pb)) => captured = capture(pa, pb, captured)?,
+                (Some(_), None) => return None,
+            },
+            _ => return None,
+        }
+    }
+    Some(captured)
+}
+
+fn capture(pat: &str, value: &str, prev: Option<String>) -> Option<Option<String>> {
+    if let Some(prefix) = pat.strip_suffix('$') {
+        if prefix.is_empty() {
+            return Some(Some(normalize_header(value)));
+        }
+        let rest = value.strip_prefix(prefix)?;
+        return Some(Some(normalize_header(rest)));
+    }
+    (pat == value).then_some(prev)
+}
+
+fn pattern_steps(pattern: &str) -> Vec<Step> {
+    let mut out = Vec::new();
+    for part in pattern.split('.') {
+        let (head, index) = match part.split_once('[') {
+            Some((h, i)) => (h, Some(i.trim_end_matches(']').to_string())),
+            None => (part, None),
+        };
+        if let Some((name, arg)) = head.split_once('(') {
+            let arg = arg.trim_end_matches(')');
+            out.push(Step::Method(
+                name.to_string(),
+                (!arg.is_empty()).then(|| arg.to_string()),
+            ));
+        } else if !head.is_empty() {
+            out.push(Step::Member(head.to_string()));
+        }
+        if let Some(i) = index {
+            out.push(Step::Index(Some(i)));
+        }
+    }
+    out
+}
+
+/// `HTTP_X_USER_ID`, `X-User-Id`, `x_user_id` → `x-user-id`.
+fn normalize_header(h: &str) -> String {
+    h.trim().to_ascii_lowercase().replace('_', "-")
+}
+
+fn norm(p: &str) -> String {
+    p.replace("::", ".")
+}
+
+fn path_text(m: &Module, id: NodeId) -> String {
+    m.path(id).map(|p| p.to_string()).unwrap_or_default()
+}
+
+fn first_str(m: &Module, call: NodeId) -> Option<String> {
+    args(m, call).first().and_then(|a| match m.kind(a.value) {
+        Kind::Str(s) => Some(s.clone()),
+        _ => None,
+    })
+}
+
+fn is_negative(m: &Module, id: NodeId) -> bool {
+    match m.kind(id) {
+        Kind::Num(n) => n.starts_with('-'),
+        Kind::Unary { op: UnOp::Neg, .. } => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chains_match_with_header_capture() {
+        let steps = vec![
+            Step::Member("META".into()),
+            Step::Method("get".into(), Some("HTTP_X_USER_ID".into())),
+        ];
+        assert_eq!(
+            match_chain("META.get(HTTP_$)", &steps),
+            Some(Some("x-user-id".to_string()))
+        );
+        assert_eq!(match_chain("META.get(REMOTE_ADDR)", &steps), None);
+        let idx = vec![
+            Step::Member("environ".into()),
+            Step::Index(Some("REMOTE_ADDR".into())),
+        ];
+        assert_eq!(match_chain("environ[REMOTE_ADDR]", &idx), Some(None));
+        assert_eq!(destructured("ConnectInfo(addr)"), vec!["addr".to_string()]);
+    }
+}

@@ -1,0 +1,781 @@
+//! Shared logic of the trust family: the trust models
+//! (`rules/models/<lang>/trust.toml`), what a network-location constant
+//! looks like, whether a condition grants or denies access, and what a
+//! configuration read evaluates to when nothing is configured.
+
+use std::sync::OnceLock;
+
+use faultline_ir::{BinOp, FuncId, Kind, Language, Module, NodeId, UnOp};
+use serde::Deserialize;
+
+use crate::utils::{args, callee, function_nodes, segs};
+
+/// TLS verification knowledge.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsModel {
+    /// Keywords, options and attributes that must stay true.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// `[package root, flag]`: flags meaningful only on that package's calls.
+    #[serde(default)]
+    pub package_flags: Vec<Vec<String>>,
+    /// Values that turn verification off.
+    #[serde(default)]
+    pub none_values: Vec<String>,
+    /// Calls building an unverified context.
+    #[serde(default)]
+    pub unverified_calls: Vec<String>,
+    /// Environment variables that turn verification off when `0`.
+    #[serde(default)]
+    pub env_vars: Vec<String>,
+    /// Custom certificate checks.
+    #[serde(default)]
+    pub verifiers: Vec<String>,
+    /// Options and builder methods that turn a check off when true.
+    #[serde(default)]
+    pub insecure_flags: Vec<String>,
+}
+
+/// Token decoding knowledge.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtModel {
+    /// Decodes that verify unless told otherwise.
+    #[serde(default)]
+    pub decode: Vec<String>,
+    /// Calls that read claims without any check.
+    #[serde(default)]
+    pub unverified: Vec<String>,
+    /// Options/keywords that turn the signature check off when false.
+    #[serde(default)]
+    pub disable_options: Vec<String>,
+    /// Algorithm names that mean "no signature".
+    #[serde(default)]
+    pub none_algorithms: Vec<String>,
+    /// Builder methods that turn the signature check off.
+    #[serde(default)]
+    pub disable_methods: Vec<String>,
+    /// Calls that verify a signature.
+    #[serde(default)]
+    pub verify: Vec<String>,
+    /// Report an unverified decode only when its result drives a decision.
+    #[serde(default)]
+    pub require_decision: bool,
+}
+
+/// Network-location predicates.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationModel {
+    /// Members testing an address (`is_private`, `is_loopback()`).
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Functions taking an address (and a range).
+    #[serde(default)]
+    pub predicates: Vec<String>,
+}
+
+/// One language's trust model.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustModel {
+    /// `python`, `typescript` or `rust`.
+    pub language: String,
+    /// TLS.
+    #[serde(default)]
+    pub tls: TlsModel,
+    /// Tokens.
+    #[serde(default)]
+    pub jwt: JwtModel,
+    /// Network location.
+    #[serde(default)]
+    pub location: LocationModel,
+}
+
+/// The embedded trust models.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "python/trust.toml",
+        include_str!("../../models/python/trust.toml"),
+    ),
+    (
+        "typescript/trust.toml",
+        include_str!("../../models/typescript/trust.toml"),
+    ),
+    (
+        "rust/trust.toml",
+        include_str!("../../models/rust/trust.toml"),
+    ),
+];
+
+/// The trust model of a language.
+pub fn model(lang: Language) -> &'static TrustModel {
+    static MODELS: OnceLock<Vec<TrustModel>> = OnceLock::new();
+    static EMPTY: OnceLock<TrustModel> = OnceLock::new();
+    MODELS
+        .get_or_init(|| {
+            FILES
+                .iter()
+                .filter_map(|(_, t)| toml::from_str::<TrustModel>(t).ok())
+                .collect()
+        })
+        .iter()
+        .find(|m| m.language == lang.model_name())
+        .unwrap_or_else(|| EMPTY.get_or_init(TrustModel::default))
+}
+
+/// A node's resolved path as text (`jwt.decode()`), `::` as `.`.
+pub fn path_text(m: &Module, id: NodeId) -> String {
+    m.path(id).map(|p| p.to_string()).unwrap_or_default()
+}
+
+/// Whether a call's path is one of `patterns` (texts like `jwt.decode()`).
+pub fn call_is(m: &Module, id: NodeId, patterns: &[String]) -> bool {
+    if !matches!(m.kind(id), Kind::Call { .. } | Kind::New { .. }) {
+        return false;
+    }
+    let p = path_text(m, id);
+    !p.is_empty() && patterns.iter().any(|x| x.replace("::", ".") == p)
+}
+
+/// The member or function name a call invokes.
+pub fn called_name(m: &Module, id: NodeId) -> Option<&str> {
+    match m.kind(callee(m, id)?) {
+        Kind::Attr { name, .. } | Kind::Name(name) => Some(name),
+        _ => None,
+    }
+}
+
+/// The last name of a name, attribute or path (`settings.ALLOWED_IPS` →
+/// `ALLOWED_IPS`).
+pub fn last_name(m: &Module, id: NodeId) -> Option<&str> {
+    match m.kind(id) {
+        Kind::Name(n) | Kind::Attr { name: n, .. } => Some(n),
+        _ => None,
+    }
+}
+
+/// Whether a string is a loopback, private, link-local or internal address
+/// or name, a CIDR, or any IP literal.
+pub fn is_location_literal(s: &str) -> bool {
+    let s = s.trim().to_ascii_lowercase();
+    if s.is_empty() {
+        return false;
+    }
+    if ["localhost", "::1", "0:0:0:0:0:0:0:1"].contains(&s.as_str()) {
+        return true;
+    }
+    if [
+        ".internal",
+        ".local",
+        ".localhost",
+        ".svc",
+        ".cluster.local",
+        ".lan",
+        ".corp",
+        ".intranet",
+    ]
+    .iter()
+    .any(|x| s.ends_with(x))
+    {
+        return true;
+    }
+    let ipish = s
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '.' || c == '/' || c == ':');
+    ipish && s.contains(['.', ':']) && s.chars().next().is_some_and(|c| c.is_ascii_digit())
+        || s.starts_with("fc") && s.contains(':')
+        || s.starts_with("fd") && s.contains(':')
+}
+
+/// Words naming an address allowlist (`ALLOWED_IPS`, `trustedNetworks`,
+/// `INTERNAL_CIDRS`); Host validation lists and CORS origins are not.
+pub fn is_allowlist_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    if n.contains("allowed_hosts")
+        || n.contains("allowedhosts")
+        || n.contains("cors")
+        || n.contains("origin")
+    {
+        return false;
+    }
+    let about_address = [
+        "ip", "addr", "cidr", "network", "subnet", "range", "host", "internal", "local", "private",
+    ]
+    .iter()
+    .any(|w| n.contains(w));
+    let listy = [
+        "allow",
+        "whitelist",
+        "white_list",
+        "trusted",
+        "internal",
+        "private",
+        "admin",
+        "safe",
+        "permitted",
+        "local",
+        "_ips",
+        "ips",
+        "ranges",
+        "networks",
+        "subnets",
+        "cidrs",
+    ]
+    .iter()
+    .any(|w| n.contains(w));
+    about_address && listy
+}
+
+/// Whether an expression is a network-location constant: a literal address
+/// or internal name, a collection of them, an allowlist by name, or a
+/// network built from a literal (`ip_network("10.0.0.0/8")`).
+pub fn is_location_constant(m: &Module, id: NodeId) -> bool {
+    match m.kind(id) {
+        Kind::Str(s) => is_location_literal(s),
+        Kind::Array(items) => {
+            items.iter().any(|i| is_location_constant(m, *i))
+                // `[127, 0, 0, 1]`, `[10, 0, 0, 5]`
+                || items.len() == 4
+                    && items.iter().all(|i| matches!(m.kind(*i), Kind::Num(_)))
+                    && items.first().is_some_and(|i| matches!(m.kind(*i), Kind::Num(n) if ["127", "10", "192", "172"].contains(&n.as_str())))
+        }
+        Kind::Object { entries, .. } => entries.iter().any(|e| is_location_constant(m, e.value)),
+        Kind::Name(n) => is_allowlist_name(n) || iterates_allowlist(m, id, n),
+        Kind::Attr { name: n, .. } => is_allowlist_name(n),
+        Kind::Call { .. } | Kind::New { .. } => {
+            // `new Set([...])`, `ip_network("10.0.0.0/8")`, `frozenset({...})`,
+            // `settings.get("TRUSTED_IPS")`.
+            args(m, id).iter().any(|a| is_location_constant(m, a.value))
+                || segs(m, id).iter().any(|s| is_allowlist_name(&s.name))
+        }
+        Kind::Unary { operand, .. } => is_location_constant(m, *operand),
+        _ => false,
+    }
+}
+
+/// Whether `name` is the variable of a loop or comprehension over an
+/// allowlist (`any(ip in net for net in TRUSTED_NETWORKS)`).
+fn iterates_allowlist(m: &Module, id: NodeId, name: &str) -> bool {
+    let is_target = |t: NodeId| matches!(m.kind(t), Kind::Name(s) if s == name);
+    let mut cur = id;
+    for _ in 0..8 {
+        let Some(p) = m.parent(cur) else { return false };
+        match m.kind(p) {
+            Kind::Other(children)
+                if children.windows(2).any(|w| {
+                    matches!(w, [t, it] if *t != id && is_target(*t) && is_location_constant(m, *it))
+                }) =>
+            {
+                return true;
+            }
+            Kind::Loop {
+                target: Some(t),
+                iter: Some(i),
+                ..
+            } if is_target(*t) => {
+                return is_location_constant(m, *i);
+            }
+            _ => {}
+        }
+        cur = p;
+    }
+    false
+}
+
+/// What a condition's outcome does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// Lets the request through (returns early past auth, calls `next()`,
+    /// sets a privilege).
+    Grant,
+    /// Refuses the request (raises, aborts, answers 401/403).
+    Deny,
+}
+
+const GRANT_CALLS: &[&str] = &[
+    "next",
+    "call_next",
+    "get_response",
+    "view_func",
+    "view",
+    "func",
+    "f",
+    "fn",
+    "handler",
+    "wrapped",
+    "run",
+    "login_user",
+    "login",
+];
+const PRIVILEGE_WORDS: &[&str] = &[
+    "admin",
+    "internal",
+    "trusted",
+    "authorized",
+    "authenticated",
+    "allowed",
+    "staff",
+    "superuser",
+    "skip_auth",
+    "skipauth",
+    "bypass",
+    "privileged",
+    "is_service",
+    "permitted",
+    "role",
+    "user",
+];
+const DENY_WORDS: &[&str] = &[
+    "forbidden",
+    "unauthorized",
+    "unauthorised",
+    "denied",
+    "notauthenticated",
+    "not_authenticated",
+    "abort",
+];
+const NEUTRAL_FUNCTIONS: &[&str] = &[
+    "rate", "limit", "throttle", "log", "metric", "cache", "key", "trace",
+];
+const AUTH_FUNCTIONS: &[&str] = &[
+    "auth",
+    "permission",
+    "allow",
+    "admin",
+    "internal",
+    "trusted",
+    "access",
+    "check",
+    "require",
+    "verify",
+    "guard",
+    "middleware",
+    "wrapper",
+    "decorated",
+    "inner",
+    "can_activate",
+    "canactivate",
+    "is_",
+    "from_request",
+    "dispatch",
+    "process_request",
+    "__call__",
+    "handle",
+];
+
+fn lower_has(s: &str, words: &[&str]) -> bool {
+    let l = s.to_ascii_lowercase();
+    words.iter().any(|w| l.contains(w))
+}
+
+/// Whether the function looks like it decides access (a handler,
+/// middleware, permission check, decorator wrapper) rather than logging or
+/// rate limiting.
+pub fn decides_access(m: &Module, f: FuncId) -> bool {
+    let func = m.function(f);
+    if lower_has(&func.name, NEUTRAL_FUNCTIONS) {
+        return false;
+    }
+    func.is_handler
+        || lower_has(&func.name, AUTH_FUNCTIONS)
+        || func
+            .params
+            .iter()
+            .any(|p| matches!(p.name.as_str(), "req" | "request" | "ctx" | "next"))
+        || func
+            .parent
+            .is_some_and(|p| p != FuncId(0) && lower_has(&m.function(p).name, AUTH_FUNCTIONS))
+}
+
+/// What a branch (block or expression) does to the request.
+pub fn branch_gate(m: &Module, branch: NodeId, f: FuncId) -> Option<Gate> {
+    let mut deny = false;
+    let mut grant = false;
+    let mut returns = false;
+    m.walk(branch, &mut |n| match m.kind(n) {
+        Kind::Throw(_) => deny = true,
+        Kind::Num(v) if v == "401" || v == "403" => deny = true,
+        Kind::Name(s) | Kind::Attr { name: s, .. } if lower_has(s, DENY_WORDS) => deny = true,
+        Kind::Str(s) if lower_has(s, &["forbidden", "unauthorized", "access denied", "not allowed"]) => deny = true,
+        Kind::Call { .. } => {
+            if let Some(name) = called_name(m, n)
+                && GRANT_CALLS.contains(&name)
+            {
+                grant = true;
+            }
+        }
+        Kind::Return(v) => {
+            returns = true;
+            if let Some(v) = v
+                && matches!(m.kind(*v), Kind::Bool(true))
+            {
+                grant = true;
+            }
+        }
+        Kind::Assign { targets, value: Some(v), .. } => {
+            let privileged = targets.iter().any(|t| {
+                matches!(m.kind(*t), Kind::Name(s) | Kind::Attr { name: s, .. } if lower_has(s, PRIVILEGE_WORDS))
+                    || matches!(m.kind(*t), Kind::Index { index, .. } if matches!(m.kind(*index), Kind::Str(s) if lower_has(s, PRIVILEGE_WORDS)))
+            });
+            if privileged && !matches!(m.kind(*v), Kind::Bool(false) | Kind::Null) {
+                grant = true;
+            }
+        }
+        _ => {}
+    });
+    if deny {
+        Some(Gate::Deny)
+    } else if grant || (returns && decides_access(m, f)) {
+        Some(Gate::Grant)
+    } else {
+        None
+    }
+}
+
+/// Whether the outcome of `expr` (a comparison or a read) decides access:
+/// it is the condition of an `if`/ternary whose branch grants or denies, is
+/// returned by a function that decides access, or is stored in a privilege
+/// flag or a local that such a condition tests.
+pub fn gate_of(m: &Module, expr: NodeId) -> Option<Gate> {
+    let f = m.owner(expr);
+    let mut cur = expr;
+    for _ in 0..12 {
+        let p = m.parent(cur)?;
+        match m.kind(p) {
+            Kind::Binary {
+                op: BinOp::And | BinOp::Or,
+                ..
+            }
+            | Kind::Unary { op: UnOp::Not, .. }
+            | Kind::Await(_) => cur = p,
+            Kind::Binary { op, .. } if op.is_comparison() => cur = p,
+            // `x.startsWith("admin")`, `ROLES.includes(x)`: a test of the value.
+            Kind::Attr { .. }
+                if m.parent(p).is_some_and(
+                    |c| matches!(m.kind(c), Kind::Call { callee, .. } if *callee == p),
+                ) =>
+            {
+                cur = p;
+                if let Some(c) = m.parent(p) {
+                    cur = c;
+                }
+            }
+            Kind::Other(_) => cur = p,
+            Kind::Call { callee: c, .. } if *c != cur => {
+                let name = called_name(m, p).unwrap_or("");
+                if matches!(
+                    name,
+                    "any"
+                        | "all"
+                        | "bool"
+                        | "some"
+                        | "every"
+                        | "includes"
+                        | "has"
+                        | "contains"
+                        | "startswith"
+                        | "startsWith"
+                        | "endswith"
+                        | "endsWith"
+                        | "__contains__"
+                        | "eq"
+                        | "equals"
+                ) {
+                    cur = p;
+                } else {
+                    return None;
+                }
+            }
+            Kind::If { cond, then, els } if *cond == cur => {
+                return branch_gate(m, *then, f).or_else(|| els.and_then(|e| branch_gate(m, e, f)));
+            }
+            Kind::Match { subject, arms } if *subject == cur => {
+                return arms.iter().find_map(|a| branch_gate(m, a.body, f));
+            }
+            Kind::Cond { cond, then, els } if *cond == cur => {
+                return branch_gate(m, *then, f).or_else(|| branch_gate(m, *els, f));
+            }
+            Kind::Return(_) => {
+                return decides_access(m, f).then_some(Gate::Grant);
+            }
+            Kind::ExprStmt { value: true, .. } => {
+                return decides_access(m, f).then_some(Gate::Grant);
+            }
+            Kind::Assign {
+                targets,
+                value: Some(v),
+                ..
+            } if *v == cur => {
+                for t in targets {
+                    match m.kind(*t) {
+                        Kind::Attr { name, .. } if lower_has(name, PRIVILEGE_WORDS) => {
+                            return Some(Gate::Grant);
+                        }
+                        Kind::Name(n) => {
+                            if lower_has(n, PRIVILEGE_WORDS) && decides_access(m, f) {
+                                return Some(Gate::Grant);
+                            }
+                            return tested_local(m, f, n);
+                        }
+                        _ => {}
+                    }
+                }
+                return None;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The gate of an `if` in `f` whose condition tests local `name`.
+fn tested_local(m: &Module, f: FuncId, name: &str) -> Option<Gate> {
+    for n in function_nodes(m, f, false) {
+        let Kind::If { cond, then, els } = m.kind(n) else {
+            continue;
+        };
+        let mut uses = false;
+        m.walk(*cond, &mut |x| {
+            if matches!(m.kind(x), Kind::Name(s) if s == name) {
+                uses = true;
+            }
+        });
+        if uses
+            && let Some(g) =
+                branch_gate(m, *then, f).or_else(|| els.and_then(|e| branch_gate(m, e, f)))
+        {
+            return Some(g);
+        }
+    }
+    None
+}
+
+/// A value known from source alone.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A boolean.
+    Bool(bool),
+    /// `None`, `null`, `undefined` (an unset setting too).
+    Null,
+    /// A string.
+    Str(String),
+    /// A number.
+    Num(f64),
+}
+
+impl Value {
+    /// Truthiness as Python and JS see it.
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Bool(b) => *b,
+            Value::Null => false,
+            Value::Str(s) => !s.is_empty(),
+            Value::Num(n) => *n != 0.0,
+        }
+    }
+    /// Whether a verification flag with this value is off.
+    pub fn disables(&self) -> bool {
+        match self {
+            Value::Bool(b) => !*b,
+            Value::Num(n) => *n == 0.0,
+            Value::Str(s) => matches!(
+                s.to_ascii_lowercase().as_str(),
+                "0" | "false" | "no" | "off"
+            ),
+            Value::Null => false,
+        }
+    }
+}
+
+const CONFIG_GETTERS: &[&str] = &[
+    "get",
+    "getenv",
+    "getattr",
+    "get_bool",
+    "getboolean",
+    "get_value",
+    "unwrap_or",
+    "env",
+    "config",
+];
+
+/// What an expression evaluates to when nothing is configured: literals,
+/// the defaults of `config.get(k, default)` / `os.getenv(k, default)` /
+/// `getattr(o, k, default)` / `.unwrap_or(default)`, `x || default`,
+/// `x ?? default`, comparisons of unset environment variables, parameter
+/// defaults and single assignments. `None` when it depends on configuration
+/// the analysis cannot see.
+pub fn default_value(m: &Module, id: NodeId, depth: u32) -> Option<Value> {
+    if depth > 8 {
+        return None;
+    }
+    let d = depth + 1;
+    match m.kind(id) {
+        Kind::Bool(b) => Some(Value::Bool(*b)),
+        Kind::Null => Some(Value::Null),
+        Kind::Str(s) => Some(Value::Str(s.clone())),
+        Kind::Num(n) => n.parse::<f64>().ok().map(Value::Num),
+        Kind::Unary {
+            op: UnOp::Not,
+            operand,
+        } => default_value(m, *operand, d).map(|v| Value::Bool(!v.truthy())),
+        // `x || default`, `x ?? default`: with nothing configured, the default.
+        Kind::Binary {
+            op: BinOp::Or | BinOp::Nullish,
+            lhs,
+            rhs,
+        } => match default_value(m, *lhs, d) {
+            Some(v) if v.truthy() => Some(v),
+            _ => default_value(m, *rhs, d),
+        },
+        Kind::Binary {
+            op: op @ (BinOp::Eq | BinOp::NotEq),
+            lhs,
+            rhs,
+        } => {
+            let l = default_value(m, *lhs, d)?;
+            let r = default_value(m, *rhs, d)?;
+            let eq = match (&l, &r) {
+                (Value::Str(a), Value::Str(b)) => a.eq_ignore_ascii_case(b),
+                _ => l == r,
+            };
+            Some(Value::Bool(if *op == BinOp::Eq { eq } else { !eq }))
+        }
+        Kind::Call { .. } => {
+            let name = called_name(m, id)?;
+            if matches!(name, "lower" | "toLowerCase" | "strip" | "trim") {
+                let recv = match m.kind(callee(m, id)?) {
+                    Kind::Attr { object, .. } => *object,
+                    _ => return None,
+                };
+                return default_value(m, recv, d);
+            }
+            if name == "bool" || name == "Boolean" {
+                return args(m, id)
+                    .first()
+                    .and_then(|a| default_value(m, a.value, d))
+                    .map(|v| Value::Bool(v.truthy()));
+            }
+            if !CONFIG_GETTERS.contains(&name) {
+                return None;
+            }
+            let a = args(m, id);
+            let default = match name {
+                "getattr" => a.get(2),
+                "unwrap_or" => a.first(),
+                _ => a
+                    .iter()
+                    .find(|x| x.name.as_deref() == Some("default"))
+                    .or_else(|| a.get(1)),
+            };
+            match default {
+                Some(x) => default_value(m, x.value, d),
+                // `os.getenv("X")`, `os.environ.get("X")`: unset is None.
+                None if is_env_read(m, id) => Some(Value::Null),
+                None => None,
+            }
+        }
+        Kind::Attr { .. } if is_env_read(m, id) => Some(Value::Null),
+        Kind::Name(n) => {
+            let f = m.owner(id);
+            let mut cur = Some(f);
+            while let Some(fid) = cur {
+                let func = m.function(fid);
+                if let Some(p) = func.params.iter().find(|p| p.name == *n) {
+                    return p.default.and_then(|x| default_value(m, x, d));
+                }
+                let assigned: Vec<NodeId> = function_nodes(m, fid, false)
+                    .into_iter()
+                    .filter_map(|x| match m.kind(x) {
+                        Kind::Assign {
+                            targets,
+                            value: Some(v),
+                            op: None,
+                            ..
+                        } if targets
+                            .iter()
+                            .any(|t| matches!(m.kind(*t), Kind::Name(s) if s == n)) =>
+                        {
+                            Some(*v)
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if assigned.len() == 1 {
+                    return assigned.first().and_then(|v| default_value(m, *v, d));
+                }
+                if !assigned.is_empty() {
+                    return None;
+                }
+                cur = func.parent;
+            }
+            None
+        }
+        Kind::Cond { cond, then, els } => {
+            let c = default_value(m, *cond, d)?;
+            default_value(m, if c.truthy() { *then } else { *els }, d)
+        }
+        _ => None,
+    }
+}
+
+/// `process.env.X`, `os.environ.get(..)`, `os.getenv(..)`, `std::env::var(..)`.
+pub fn is_env_read(m: &Module, id: NodeId) -> bool {
+    let s = segs(m, id);
+    let names: Vec<&str> = s.iter().map(|x| x.name.as_str()).collect();
+    matches!(
+        names.as_slice(),
+        ["process", "env", ..]
+            | ["os", "environ", ..]
+            | ["os", "getenv"]
+            | ["std", "env", ..]
+            | ["env", "var"]
+    )
+}
+
+/// Whether `node` sits in a branch that only runs under configuration, and
+/// if so whether that branch runs when nothing is configured: `Some(true)`
+/// runs by default, `Some(false)` does not, `None` depends on settings the
+/// analysis cannot see. Not in any conditional: `Some(true)`.
+pub fn runs_by_default(m: &Module, node: NodeId) -> Option<bool> {
+    let mut cur = node;
+    for _ in 0..24 {
+        let Some(p) = m.parent(cur) else {
+            return Some(true);
+        };
+        match m.kind(p) {
+            Kind::If { cond, then, els } if *cond != cur => {
+                let c = default_value(m, *cond, 0).map(|v| v.truthy());
+                let taken = if *then == cur {
+                    c
+                } else if *els == Some(cur) {
+                    c.map(|b| !b)
+                } else {
+                    Some(true)
+                };
+                return match taken {
+                    Some(true) => runs_by_default(m, p),
+                    other => other,
+                };
+            }
+            Kind::Cond { cond, then, els } if *cond != cur => {
+                let c = default_value(m, *cond, 0).map(|v| v.truthy());
+                let taken = if *then == cur {
+                    c
+                } else if *els == cur {
+                    c.map(|b| !b)
+                } else {
+                    Some(true)
+                };
+                return match taken {
+                    Some(true) => runs_by_default(m, p),
+                    other => other,
+                };
+            }
+            _ => cur = p,
+        }
+    }
+    Some(true)
+}
