@@ -7,6 +7,7 @@ pub mod external_call;
 pub mod finding;
 pub mod meta;
 pub mod models;
+pub mod query;
 pub mod registry;
 pub mod utils;
 

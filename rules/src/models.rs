@@ -206,6 +206,76 @@ pub struct ResponseModel {
     pub body_reads: Vec<String>,
 }
 
+/// A query API: how a query is built, what loads its whole result, and
+/// where a bound can be (`[[queries]]` in a model file).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryModel {
+    /// What the query is called in messages (`Django queryset`).
+    pub name: String,
+    /// Patterns of the path prefix that builds the query
+    /// (`..objects.{all,filter}()`, `sqlx::query()`).
+    pub sources: Vec<String>,
+    /// Chain steps that keep the same rows (`filter`, `order_by`, `where`).
+    #[serde(default)]
+    pub steps: Vec<String>,
+    /// Steps that load the whole result (`all`, `load`, `fetch_all`, `getMany`).
+    #[serde(default)]
+    pub fetch: Vec<String>,
+    /// The source call itself loads the whole result (`findMany`, `findAll`).
+    #[serde(default)]
+    pub source_fetches: bool,
+    /// Iterating the query object (a loop, a comprehension) loads it whole.
+    #[serde(default)]
+    pub iterate: bool,
+    /// `list()`, `tuple()`, `len()`, `sorted()` of the query load it whole.
+    #[serde(default)]
+    pub listify: bool,
+    /// The positional argument of a `fetch` step that bounds it when given
+    /// and not null (motor's `to_list(100)`).
+    pub fetch_limit_at: Option<usize>,
+    /// Steps that bound, stream or reduce the result (`limit`, `iterator`,
+    /// `first`, `count`, `paginate`).
+    #[serde(default)]
+    pub bounds: Vec<String>,
+    /// Keyword arguments or option keys that bound the result (`take`, `limit`).
+    #[serde(default)]
+    pub limit_options: Vec<String>,
+    /// Which positional arguments of the source and steps may hold those options.
+    #[serde(default)]
+    pub options_at: Vec<usize>,
+    /// Steps whose arguments filter rows (`filter`, `where`); `source` names
+    /// the source call itself.
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// The key of an options object that holds the filter (`where`).
+    pub where_option: Option<String>,
+    /// Raw SQL: the positional argument of the source call that holds the text.
+    pub sql_at: Option<usize>,
+    /// DB-API style: `fetch` steps are called on a cursor that ran one of
+    /// these (`execute`) earlier.
+    #[serde(default)]
+    pub cursor_execute: Vec<String>,
+    /// Steps that run the query once (`get`, `count`, `exists`, `fetch_one`):
+    /// a query issued per element of a loop.
+    #[serde(default)]
+    pub executes: Vec<String>,
+    /// Calls that run one query on their own (`prisma.*.findUnique()`).
+    #[serde(default)]
+    pub runs: Vec<String>,
+    /// Steps that write (`update`, `delete`, `save`): not N+1 when each row
+    /// gets its own values.
+    #[serde(default)]
+    pub writes: Vec<String>,
+    /// Steps that preload related rows (`prefetch_related`, `include`).
+    #[serde(default)]
+    pub preloads: Vec<String>,
+    /// What to do instead of loading it whole.
+    pub instead: String,
+    /// What to do instead of one query per element.
+    pub batch: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ModelFile {
@@ -226,6 +296,9 @@ struct ModelFile {
     /// Spawn calls whose task is lost if the handle is dropped.
     #[serde(default)]
     spawns: Vec<String>,
+    /// Query APIs (the `query` family).
+    #[serde(default)]
+    queries: Vec<QueryModel>,
 }
 
 /// One token of a compiled pattern.
@@ -331,6 +404,11 @@ impl Pattern {
             .find(|&k| match_toks(&self.toks, &segs[..k]))
     }
 
+    /// The shortest prefix of `segs` the pattern matches; returns its length.
+    pub fn match_shortest_prefix(&self, segs: &[Segment]) -> Option<usize> {
+        (1..=segs.len()).find(|&k| match_toks(&self.toks, &segs[..k]))
+    }
+
     fn last_names(&self) -> Option<Vec<String>> {
         match self.toks.last() {
             Some(Tok::Seg { names, .. }) => names.clone(),
@@ -375,6 +453,11 @@ struct LangModels {
     exceptions: Vec<Pattern>,
     validators: Vec<Pattern>,
     spawns: Vec<Pattern>,
+    queries: Vec<QueryModel>,
+    /// (query index, source pattern).
+    query_sources: Vec<(usize, Pattern)>,
+    /// (query index, pattern of a call that runs one query).
+    query_runs: Vec<(usize, Pattern)>,
     type_patterns: Vec<(usize, Pattern)>,
 }
 
@@ -410,6 +493,17 @@ pub const BUILTIN: &[(&str, &str)] = model_files![
     "rust/std.toml",
     "rust/sqlx.toml",
     "rust/redis.toml",
+    "python/django.toml",
+    "python/sqlalchemy.toml",
+    "python/pymongo.toml",
+    "typescript/prisma.toml",
+    "typescript/typeorm.toml",
+    "typescript/sequelize.toml",
+    "typescript/mongodb.toml",
+    "typescript/sql.toml",
+    "rust/sqlx-query.toml",
+    "rust/diesel.toml",
+    "rust/sea-orm.toml",
 ];
 
 impl Models {
@@ -471,6 +565,20 @@ impl Models {
             }
             for s in &file.spawns {
                 lm.spawns.extend(expand(s, lm, name)?);
+            }
+            for q in file.queries {
+                let qi = lm.queries.len();
+                for p in &q.sources {
+                    for pat in expand(p, lm, name)? {
+                        lm.query_sources.push((qi, pat));
+                    }
+                }
+                for p in &q.runs {
+                    for pat in expand(p, lm, name)? {
+                        lm.query_runs.push((qi, pat));
+                    }
+                }
+                lm.queries.push(q);
             }
         }
         Ok(models)
@@ -547,6 +655,36 @@ impl Models {
     pub fn is_spawn(&self, lang: Language, segs: &[Segment]) -> bool {
         self.lang(lang)
             .is_some_and(|lm| lm.spawns.iter().any(|p| p.matches(segs)))
+    }
+
+    /// The query API whose source builds the start of this path, with the
+    /// number of segments the source takes (the shortest match).
+    pub fn query_source(&self, lang: Language, segs: &[Segment]) -> Option<(&QueryModel, usize)> {
+        let lm = self.lang(lang)?;
+        let mut best: Option<(usize, usize)> = None;
+        for (qi, pat) in &lm.query_sources {
+            if let Some(k) = pat.match_shortest_prefix(segs)
+                && best.is_none_or(|(_, bk)| k < bk)
+            {
+                best = Some((*qi, k));
+            }
+        }
+        let (qi, k) = best?;
+        Some((lm.queries.get(qi)?, k))
+    }
+
+    /// The query API of a call that runs one query by itself.
+    pub fn query_run(&self, lang: Language, segs: &[Segment]) -> Option<&QueryModel> {
+        let lm = self.lang(lang)?;
+        lm.query_runs
+            .iter()
+            .find(|(_, p)| p.matches(segs))
+            .and_then(|(qi, _)| lm.queries.get(*qi))
+    }
+
+    /// Every query API of a language.
+    pub fn queries(&self, lang: Language) -> &[QueryModel] {
+        self.lang(lang).map_or(&[], |lm| lm.queries.as_slice())
     }
 
     /// Every pattern text of every call model, for the prefilter and tests.

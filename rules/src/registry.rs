@@ -3,6 +3,7 @@
 use crate::external_call::{
     FloatingPromise, MissingTimeout, PanicOnFailure, SwallowedError, UncheckedStatus,
 };
+use crate::query::{InLoop, Unbounded};
 use crate::{Context, RuleMeta};
 
 /// A rule: metadata plus a check over one file's IR.
@@ -19,6 +20,8 @@ static RULES: &[&dyn Rule] = &[
     &PanicOnFailure,
     &SwallowedError,
     &UncheckedStatus,
+    &InLoop,
+    &Unbounded,
 ];
 
 /// Every rule, sorted by id.
