@@ -238,6 +238,10 @@ pub struct QueryModel {
     /// `first`, `count`, `paginate`).
     #[serde(default)]
     pub bounds: Vec<String>,
+    /// A grouping step followed by an aggregating one (`values`, then
+    /// `annotate`): one row per group.
+    #[serde(default)]
+    pub grouping: Vec<String>,
     /// Keyword arguments or option keys that bound the result (`take`, `limit`).
     #[serde(default)]
     pub limit_options: Vec<String>,

@@ -62,6 +62,13 @@ pub fn steps(cx: &Context<'_>, q: &Query<'_>, s: &[Segment], to: usize) -> Steps
             other => return other,
         }
     }
+    if let [group, agg] = model.grouping.as_slice()
+        && let Some(g) = s.iter().position(|x| &x.name == group)
+        && s.get(g..to)
+            .is_some_and(|r| r.iter().any(|x| &x.name == agg))
+    {
+        return Steps::Bounded;
+    }
     for seg in s.get(q.source_len..to).unwrap_or(&[]) {
         let name = seg.name.as_str();
         if model.bounds.iter().any(|b| b == name) {
@@ -171,7 +178,7 @@ pub fn judge(cx: &Context<'_>, q: &Query<'_>, s: &[Segment], to: usize) -> Verdi
         }
         return match sql_text(cx, arg, 0).and_then(|t| sql::analyze(&t)) {
             Some(f) if f.kind != SqlKind::Select => Verdict::Safe,
-            Some(f) if f.limited || f.aggregate || f.key_lookup(&[]) => Verdict::Safe,
+            Some(f) if bounded_sql(&f) => Verdict::Safe,
             Some(f) => match f.param_eq_columns.first() {
                 Some(c) => Verdict::Parent(c.clone()),
                 None => Verdict::Whole,
@@ -179,12 +186,34 @@ pub fn judge(cx: &Context<'_>, q: &Query<'_>, s: &[Segment], to: usize) -> Verdi
             None => Verdict::Unknown,
         };
     }
+    let (pairs, unreadable) = filter_pairs(cx, q, s, to);
+    verdict_of(&pairs, unreadable)
+}
+
+/// A statement that returns few rows: limited, aggregated, looked up by
+/// key, or reading no table (`SELECT nextval(..)`, `generate_series`).
+pub fn bounded_sql(f: &sql::SqlFacts) -> bool {
+    f.limited
+        || f.aggregate
+        || f.key_lookup(&[])
+        || f.tables
+            .iter()
+            .all(|t| t == "generate_series" || t == "dual")
+}
+
+/// Whether the query's filters hold an `IN` list built from a collection
+/// (`filter(id__in=ids)`): one query for many elements, already batched.
+pub fn batched_filter(cx: &Context<'_>, q: &Query<'_>, s: &[Segment]) -> bool {
+    let (pairs, _) = filter_pairs(cx, q, s, s.len());
+    pairs.iter().any(|p| p.op == Op::In && !p.literal)
+}
+
+fn filter_pairs(cx: &Context<'_>, q: &Query<'_>, s: &[Segment], to: usize) -> (Vec<Pair>, bool) {
     let mut pairs = Vec::new();
     let mut unreadable = false;
     let mut filter_calls: Vec<NodeId> = Vec::new();
-    if q.model.filters.iter().any(|f| f == "source")
-        && let Some(c) = source_call(s, q.source_len)
-    {
+    let from_source = q.model.filters.iter().any(|f| f == "source");
+    if from_source && let Some(c) = source_call(s, q.source_len) {
         filter_calls.push(c);
     }
     for seg in s.get(..to).unwrap_or(&[]) {
@@ -195,11 +224,10 @@ pub fn judge(cx: &Context<'_>, q: &Query<'_>, s: &[Segment], to: usize) -> Verdi
         }
     }
     for c in filter_calls {
-        let from_source = q.model.filters.iter().any(|f| f == "source")
-            && source_call(s, q.source_len) == Some(c);
-        read_filter_args(cx, q.model, c, from_source, &mut pairs, &mut unreadable);
+        let is_source = from_source && source_call(s, q.source_len) == Some(c);
+        read_filter_args(cx, q.model, c, is_source, &mut pairs, &mut unreadable);
     }
-    verdict_of(&pairs, unreadable)
+    (pairs, unreadable)
 }
 
 /// The argument of a source call that holds its SQL or statement (for a
@@ -234,10 +262,11 @@ struct Pair {
 }
 
 fn verdict_of(pairs: &[Pair], unreadable: bool) -> Verdict {
-    if pairs
-        .iter()
-        .any(|p| is_key(&p.column) && matches!(p.op, Op::Eq | Op::In))
-    {
+    // A key, or an `IN` list built from the caller's collection (a
+    // dataloader's keys, a page's ids): as many rows as the list.
+    if pairs.iter().any(|p| {
+        (is_key(&p.column) && matches!(p.op, Op::Eq | Op::In)) || (p.op == Op::In && !p.literal)
+    }) {
         return Verdict::Safe;
     }
     if unreadable {
@@ -253,7 +282,7 @@ fn verdict_of(pairs: &[Pair], unreadable: bool) -> Verdict {
 fn is_key(column: &str) -> bool {
     matches!(
         column.to_ascii_lowercase().as_str(),
-        "id" | "pk" | "uuid" | "_id" | "slug" | "token" | "key"
+        "id" | "pk" | "uuid" | "_id" | "slug" | "token" | "key" | "email" | "username"
     )
 }
 
@@ -351,8 +380,13 @@ fn kwarg_pair(m: &Module, name: &str, value: NodeId, pairs: &mut Vec<Pair>) {
     pairs.push(Pair {
         column: column.to_string(),
         op,
-        literal: is_literal(m, value),
+        literal: is_literal(m, value) || is_literal_list(m, value),
     });
+}
+
+/// `[1, 2, 3]`, `("a", "b")`: a list written in the code.
+fn is_literal_list(m: &Module, id: NodeId) -> bool {
+    matches!(m.kind(id), Kind::Array(items) if items.iter().all(|i| is_literal(m, *i)))
 }
 
 /// `{ userId: x, status: { in: [..] } }`, Mongo `{ _id: { $in: ids } }`.
@@ -380,9 +414,11 @@ fn object_pairs(m: &Module, obj: NodeId, pairs: &mut Vec<Pair>, unreadable: &mut
         }
         let (op, literal) = match m.kind(e.value) {
             Kind::Object { entries: ops, .. } => {
-                let keys: Vec<&str> = ops.iter().filter_map(|o| o.key.as_deref()).collect();
-                if keys.iter().any(|k| matches!(*k, "in" | "$in")) {
-                    (Op::In, false)
+                if let Some(list) = ops
+                    .iter()
+                    .find(|o| matches!(o.key.as_deref(), Some("in" | "$in")))
+                {
+                    (Op::In, is_literal_list(m, list.value))
                 } else if let Some(eq) = ops
                     .iter()
                     .find(|o| matches!(o.key.as_deref(), Some("equals" | "$eq")))
@@ -397,7 +433,7 @@ fn object_pairs(m: &Module, obj: NodeId, pairs: &mut Vec<Pair>, unreadable: &mut
                 Some("In") => (Op::In, false),
                 _ => (Op::Other, false),
             },
-            Kind::Array(_) => (Op::In, false),
+            Kind::Array(_) => (Op::In, is_literal_list(m, e.value)),
             _ => (Op::Eq, is_literal(m, e.value)),
         };
         pairs.push(Pair {
@@ -451,7 +487,9 @@ fn expr_pairs(cx: &Context<'_>, v: NodeId, pairs: &mut Vec<Pair>, unreadable: &m
                     Some(c) => pairs.push(Pair {
                         column: c,
                         op: Op::In,
-                        literal: false,
+                        literal: args(m, v)
+                            .first()
+                            .is_some_and(|a| is_literal_list(m, a.value)),
                     }),
                     None => *unreadable = true,
                 },
@@ -577,7 +615,7 @@ pub fn sql_text(cx: &Context<'_>, id: NodeId, depth: u8) -> Option<String> {
 }
 
 /// The value of the one assignment to `name` in a function's body.
-fn single_assignment(m: &Module, f: FuncId, name: &str) -> Option<NodeId> {
+pub fn single_assignment(m: &Module, f: FuncId, name: &str) -> Option<NodeId> {
     let mut found = None;
     let mut count = 0;
     m.walk(m.function(f).body, &mut |n| {

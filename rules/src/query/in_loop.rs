@@ -5,7 +5,8 @@ use faultline_ir::{Kind, LoopKind, Module, NodeId};
 use crate::external_call::helpers::{external_call, is_write};
 use crate::models::{CallKind, QueryModel};
 use crate::query::helpers::{
-    chain_label, first_arg, is_command_file, is_listify, query_of, sql_text,
+    batched_filter, chain_label, first_arg, is_command_file, is_listify, query_of,
+    single_assignment, sql_text,
 };
 use crate::query::unbounded::comprehension_iter;
 use crate::utils::sql::{self, SqlKind};
@@ -239,6 +240,15 @@ fn exempt_iter(cx: &Context<'_>, lp: &LoopShape) -> bool {
     {
         return true;
     }
+    // A list written in the code: a handful of constants, not rows.
+    let literal = match m.kind(it) {
+        Kind::Name(n) => single_assignment(m, m.owner(it), n)
+            .or_else(|| single_assignment(m, faultline_ir::FuncId(0), n)),
+        _ => Some(it),
+    };
+    if literal.is_some_and(|l| matches!(m.kind(l), Kind::Array(_) | Kind::Object { .. })) {
+        return true;
+    }
     // A queryset or query that preloads relations.
     let s = segs(m, it);
     if let Some(q) = query_of(cx, it)
@@ -338,12 +348,20 @@ fn run(cx: &Context<'_>, n: NodeId) -> Option<(String, String)> {
         if model.writes.iter().any(|w| w == last) {
             return (own && same_value_write(m, n)).then(|| (label(model), model.batch.clone()));
         }
+        // Past a step that ran the query (`in_bulk(..)`, `.all()`), the
+        // value is its result, not a query.
+        if s.len() > q.source_len + 1
+            && s.get(q.source_len..s.len() - 1)
+                .is_some_and(|mid| mid.iter().any(|x| !model.steps.contains(&x.name)))
+        {
+            return None;
+        }
         let runs = if s.len() == q.source_len {
             model.source_fetches
         } else {
             model.executes.iter().any(|e| e == last) || model.fetch.iter().any(|e| e == last)
         };
-        if runs {
+        if runs && !batched_filter(cx, &q, s) {
             return Some((label(model), model.batch.clone()));
         }
         return if own { sql_cursor_run(cx, n) } else { None };
@@ -376,7 +394,12 @@ fn iterated_query(cx: &Context<'_>, it: NodeId) -> Option<(String, String)> {
     let m = cx.module;
     let it = strip(m, it);
     let q = query_of(cx, it)?;
-    if !(q.model.iterate || q.model.listify) {
+    let s = segs(m, it);
+    if !(q.model.iterate || q.model.listify)
+        || s.get(q.source_len..)
+            .is_some_and(|rest| rest.iter().any(|x| !q.model.steps.contains(&x.name)))
+        || batched_filter(cx, &q, s)
+    {
         return None;
     }
     let built = segs(m, it).iter().rev().find_map(|x| x.call).unwrap_or(it);

@@ -1,8 +1,8 @@
 use faultline_ir::{Kind, LoopKind, NodeId};
 
 use crate::query::helpers::{
-    Query, Verdict, bounded_later, chain_label, cursor_execute, first_arg, is_command_file,
-    is_listify, judge, query_of, source_call, sql_label, sql_text,
+    Query, Verdict, bounded_later, bounded_sql, chain_label, cursor_execute, first_arg,
+    is_command_file, is_listify, judge, query_of, source_call, sql_label, sql_text,
 };
 use crate::utils::sql;
 use crate::utils::{call_name, in_test_code, is_own_call, segs, strip};
@@ -205,7 +205,7 @@ fn cursor_site(cx: &Context<'_>, id: NodeId) -> Option<Finding> {
     let sql_node = first_arg(m, exec)?;
     let text = sql_text(cx, sql_node, 0)?;
     let f = sql::analyze(&text)?;
-    if f.kind != sql::SqlKind::Select || f.limited || f.aggregate || f.key_lookup(&[]) {
+    if f.kind != sql::SqlKind::Select || bounded_sql(&f) {
         return None;
     }
     let verdict = match f.param_eq_columns.first() {
