@@ -9,6 +9,7 @@ pub mod finding;
 pub mod meta;
 pub mod models;
 pub mod race;
+pub mod query;
 pub mod registry;
 pub mod retry;
 pub mod trust;

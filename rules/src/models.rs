@@ -496,6 +496,59 @@ pub struct EffectModel {
     /// repeat fail instead of duplicating it (`pk`, `id`).
     #[serde(default)]
     pub unique_keys: Vec<String>,
+/// A query API: how a query is built, what loads its whole result, and
+/// where a bound can be (`[[queries]]` in a model file).
+pub struct QueryModel {
+    /// What the query is called in messages (`Django queryset`).
+    pub name: String,
+    /// Patterns of the path prefix that builds the query
+    /// (`..objects.{all,filter}()`, `sqlx::query()`).
+    pub sources: Vec<String>,
+    /// Chain steps that keep the same rows (`filter`, `order_by`, `where`).
+    pub steps: Vec<String>,
+    /// Steps that load the whole result (`all`, `load`, `fetch_all`, `getMany`).
+    pub fetch: Vec<String>,
+    /// The source call itself loads the whole result (`findMany`, `findAll`).
+    pub source_fetches: bool,
+    /// Iterating the query object (a loop, a comprehension) loads it whole.
+    pub iterate: bool,
+    /// `list()`, `tuple()`, `len()`, `sorted()` of the query load it whole.
+    pub listify: bool,
+    /// The positional argument of a `fetch` step that bounds it when given
+    /// and not null (motor's `to_list(100)`).
+    pub fetch_limit_at: Option<usize>,
+    /// Steps that bound, stream or reduce the result (`limit`, `iterator`,
+    /// `first`, `count`, `paginate`).
+    pub bounds: Vec<String>,
+    /// A grouping step followed by an aggregating one (`values`, then
+    /// `annotate`): one row per group.
+    pub grouping: Vec<String>,
+    /// Keyword arguments or option keys that bound the result (`take`, `limit`).
+    pub limit_options: Vec<String>,
+    /// Which positional arguments of the source and steps may hold those options.
+    /// Steps whose arguments filter rows (`filter`, `where`); `source` names
+    /// the source call itself.
+    pub filters: Vec<String>,
+    /// The key of an options object that holds the filter (`where`).
+    pub where_option: Option<String>,
+    /// Raw SQL: the positional argument of the source call that holds the text.
+    /// DB-API style: `fetch` steps are called on a cursor that ran one of
+    /// these (`execute`) earlier.
+    pub cursor_execute: Vec<String>,
+    /// Steps that run the query once (`get`, `count`, `exists`, `fetch_one`):
+    /// a query issued per element of a loop.
+    pub executes: Vec<String>,
+    /// Calls that run one query on their own (`prisma.*.findUnique()`).
+    pub runs: Vec<String>,
+    /// Steps that write (`update`, `delete`, `save`): not N+1 when each row
+    /// gets its own values.
+    pub writes: Vec<String>,
+    /// Steps that preload related rows (`prefetch_related`, `include`).
+    pub preloads: Vec<String>,
+    /// What to do instead of loading it whole.
+    pub instead: String,
+    /// What to do instead of one query per element.
+    pub batch: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -531,6 +584,8 @@ struct ModelFile {
     /// Methods or predicates that test an error for a failed connection
     /// (`e.is_connect()`): a retry guarded by one is safe.
     connection_checks: Vec<String>,
+    /// Query APIs (the `query` family).
+    queries: Vec<QueryModel>,
 }
 
 /// One token of a compiled pattern.
@@ -636,6 +691,11 @@ impl Pattern {
             .find(|&k| match_toks(&self.toks, &segs[..k]))
     }
 
+    /// The shortest prefix of `segs` the pattern matches; returns its length.
+    pub fn match_shortest_prefix(&self, segs: &[Segment]) -> Option<usize> {
+        (1..=segs.len()).find(|&k| match_toks(&self.toks, &segs[..k]))
+    }
+
     fn last_names(&self) -> Option<Vec<String>> {
         match self.toks.last() {
             Some(Tok::Seg { names, .. }) => names.clone(),
@@ -681,6 +741,11 @@ struct LangModels {
     validators: Vec<Pattern>,
     spawns: Vec<Pattern>,
     state: Vec<(StateModel, Vec<Pattern>)>,
+    queries: Vec<QueryModel>,
+    /// (query index, source pattern).
+    query_sources: Vec<(usize, Pattern)>,
+    /// (query index, pattern of a call that runs one query).
+    query_runs: Vec<(usize, Pattern)>,
     type_patterns: Vec<(usize, Pattern)>,
     retries: Vec<(RetryModel, Vec<Pattern>)>,
     effects: Vec<(EffectModel, Vec<Pattern>)>,
@@ -738,6 +803,15 @@ pub const BUILTIN: &[(&str, &str)] = model_files![
     "typescript/effects.toml",
     "rust/retry.toml",
     "rust/effects.toml",
+    "python/pymongo.toml",
+    "typescript/prisma.toml",
+    "typescript/typeorm.toml",
+    "typescript/sequelize.toml",
+    "typescript/mongodb.toml",
+    "typescript/sql.toml",
+    "rust/sqlx-query.toml",
+    "rust/diesel.toml",
+    "rust/sea-orm.toml",
 ];
 
 impl Models {
@@ -818,6 +892,17 @@ impl Models {
             for c in &file.connection_errors {
                 lm.connection_errors.extend(expand(c, lm, name)?);
             lm.connection_checks.extend(file.connection_checks);
+            for q in file.queries {
+                let qi = lm.queries.len();
+                for p in &q.sources {
+                    for pat in expand(p, lm, name)? {
+                        lm.query_sources.push((qi, pat));
+                    }
+                for p in &q.runs {
+                    for pat in expand(p, lm, name)? {
+                        lm.query_runs.push((qi, pat));
+                    }
+                lm.queries.push(q);
         }
         Ok(models)
     }
@@ -958,6 +1043,29 @@ impl Models {
     /// predicate constructors).
     pub fn retry_predicate(&self, _lang: Language, patterns: &[String], segs: &[Segment]) -> bool {
         patterns.iter().any(|p| Pattern::compile(p).matches(segs))
+    /// The query API whose source builds the start of this path, with the
+    /// number of segments the source takes (the shortest match).
+    pub fn query_source(&self, lang: Language, segs: &[Segment]) -> Option<(&QueryModel, usize)> {
+        let lm = self.lang(lang)?;
+        let mut best: Option<(usize, usize)> = None;
+        for (qi, pat) in &lm.query_sources {
+            if let Some(k) = pat.match_shortest_prefix(segs)
+                && best.is_none_or(|(_, bk)| k < bk)
+            {
+                best = Some((*qi, k));
+            }
+        }
+        let (qi, k) = best?;
+        Some((lm.queries.get(qi)?, k))
+    /// The query API of a call that runs one query by itself.
+    pub fn query_run(&self, lang: Language, segs: &[Segment]) -> Option<&QueryModel> {
+        let lm = self.lang(lang)?;
+        lm.query_runs
+            .find(|(_, p)| p.matches(segs))
+            .and_then(|(qi, _)| lm.queries.get(*qi))
+    /// Every query API of a language.
+    pub fn queries(&self, lang: Language) -> &[QueryModel] {
+        self.lang(lang).map_or(&[], |lm| lm.queries.as_slice())
     /// Every pattern text of every call model, for the prefilter and tests.
     pub fn pattern_count(&self) -> usize {
         self.langs

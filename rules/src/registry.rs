@@ -8,6 +8,7 @@ use crate::retry::NonIdempotent;
 use crate::trust::{
     CallerAssertedIdentity, NetworkLocationAuth, TlsVerificationDisabled, UnverifiedToken,
 };
+use crate::query::{InLoop, Unbounded};
 use crate::{Context, RuleMeta};
 
 /// A rule: metadata plus a check over one file's IR.
@@ -31,6 +32,8 @@ static RULES: &[&dyn Rule] = &[
     &NetworkLocationAuth,
     &TlsVerificationDisabled,
     &UnverifiedToken,
+    &InLoop,
+    &Unbounded,
 ];
 
 /// Every rule, sorted by id.

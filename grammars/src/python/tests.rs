@@ -887,6 +887,8 @@ fn python_fixtures(dir: &FsPath, out: &mut Vec<PathBuf>) {
 /// some call in the protected body does.
 #[test]
 fn fixtures_parse_and_expected_lines_resolve() {
+    // The external-call fixtures: other families point at loops and
+    // comprehensions, not only at calls.
     let root = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/external-call");
     let mut files = Vec::new();
     python_fixtures(&root, &mut files);

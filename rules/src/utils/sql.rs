@@ -48,6 +48,10 @@ pub struct SqlFacts {
     /// Columns compared with `=` (or `IN (…)`) in the `WHERE`, lowercased,
     /// without table qualifiers.
     pub eq_columns: Vec<String>,
+    /// Columns of `eq_columns` compared with a parameter or another column
+    /// rather than a literal (`user_id = $1`, not `status = 'open'`): a
+    /// parent or lookup key rather than a category.
+    pub param_eq_columns: Vec<String>,
     /// Columns an `UPDATE` sets.
     pub set_columns: Vec<String>,
     /// Columns an `UPDATE` sets relative to themselves (`x = x + ?`): atomic.
@@ -87,6 +91,7 @@ pub fn analyze(sql: &str) -> Option<SqlFacts> {
         aggregate: false,
         filtered: false,
         eq_columns: Vec::new(),
+        param_eq_columns: Vec::new(),
         set_columns: Vec::new(),
         relative_sets: Vec::new(),
         upsert: false,
@@ -165,6 +170,7 @@ fn query_facts(q: &Query, f: &mut SqlFacts) {
         if let Some(w) = &s.selection {
             f.filtered = true;
             eq_columns(w, &mut f.eq_columns);
+            param_eq_columns(w, &mut f.param_eq_columns);
         }
         let no_group = match &s.group_by {
             GroupByExpr::Expressions(v, _) => v.is_empty(),
@@ -258,6 +264,35 @@ fn eq_columns(e: &Expr, out: &mut Vec<String>) {
             }
         }
         Expr::Nested(inner) => eq_columns(inner, out),
+        _ => {}
+    }
+}
+
+fn param_eq_columns(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            param_eq_columns(left, out);
+            param_eq_columns(right, out);
+        }
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } => {
+            let literal = |x: &Expr| matches!(x, Expr::Value(v) if !matches!(v.value, sqlparser::ast::Value::Placeholder(_)));
+            for (side, other) in [(left, right), (right, left)] {
+                if let Some(c) = ident(side)
+                    && !literal(other)
+                {
+                    out.push(c);
+                }
+            }
+        }
+        Expr::Nested(inner) => param_eq_columns(inner, out),
         _ => {}
     }
 }
@@ -360,6 +395,17 @@ mod tests {
                 .unwrap()
                 .key_lookup(&[])
         );
+    }
+
+    #[test]
+    fn parameter_equalities_are_told_from_literals() {
+        let f = analyze("SELECT * FROM lines WHERE order_id = %s AND status = 'open'").unwrap();
+        assert_eq!(f.eq_columns, vec!["order_id", "status"]);
+        assert_eq!(f.param_eq_columns, vec!["order_id"]);
+        let g = analyze("SELECT * FROM orders WHERE status = 'open'").unwrap();
+        assert!(g.param_eq_columns.is_empty());
+        let h = analyze("SELECT * FROM lines WHERE user_id = $1").unwrap();
+        assert_eq!(h.param_eq_columns, vec!["user_id"]);
     }
 
     #[test]
