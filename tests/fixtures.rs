@@ -226,7 +226,11 @@ fn fixture_messages_match_their_snapshots() {
                 .unwrap_or("");
             out.push_str(&format!("    at: {text}\n"));
             for r in &f.related {
-                out.push_str(&format!("    related {}: {}\n", at(r.span.start), r.message));
+                out.push_str(&format!(
+                    "    related {}: {}\n",
+                    at(r.span.start),
+                    r.message
+                ));
             }
             if let Some(h) = &f.help {
                 out.push_str(&format!("    help: {h}\n"));

@@ -496,8 +496,12 @@ pub struct EffectModel {
     /// repeat fail instead of duplicating it (`pk`, `id`).
     #[serde(default)]
     pub unique_keys: Vec<String>,
+}
+
 /// A query API: how a query is built, what loads its whole result, and
 /// where a bound can be (`[[queries]]` in a model file).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QueryModel {
     /// What the query is called in messages (`Django queryset`).
     pub name: String,
@@ -505,45 +509,62 @@ pub struct QueryModel {
     /// (`..objects.{all,filter}()`, `sqlx::query()`).
     pub sources: Vec<String>,
     /// Chain steps that keep the same rows (`filter`, `order_by`, `where`).
+    #[serde(default)]
     pub steps: Vec<String>,
     /// Steps that load the whole result (`all`, `load`, `fetch_all`, `getMany`).
+    #[serde(default)]
     pub fetch: Vec<String>,
     /// The source call itself loads the whole result (`findMany`, `findAll`).
+    #[serde(default)]
     pub source_fetches: bool,
     /// Iterating the query object (a loop, a comprehension) loads it whole.
+    #[serde(default)]
     pub iterate: bool,
     /// `list()`, `tuple()`, `len()`, `sorted()` of the query load it whole.
+    #[serde(default)]
     pub listify: bool,
     /// The positional argument of a `fetch` step that bounds it when given
     /// and not null (motor's `to_list(100)`).
     pub fetch_limit_at: Option<usize>,
     /// Steps that bound, stream or reduce the result (`limit`, `iterator`,
     /// `first`, `count`, `paginate`).
+    #[serde(default)]
     pub bounds: Vec<String>,
     /// A grouping step followed by an aggregating one (`values`, then
     /// `annotate`): one row per group.
+    #[serde(default)]
     pub grouping: Vec<String>,
     /// Keyword arguments or option keys that bound the result (`take`, `limit`).
+    #[serde(default)]
     pub limit_options: Vec<String>,
     /// Which positional arguments of the source and steps may hold those options.
+    #[serde(default)]
+    pub options_at: Vec<usize>,
     /// Steps whose arguments filter rows (`filter`, `where`); `source` names
     /// the source call itself.
+    #[serde(default)]
     pub filters: Vec<String>,
     /// The key of an options object that holds the filter (`where`).
     pub where_option: Option<String>,
     /// Raw SQL: the positional argument of the source call that holds the text.
+    pub sql_at: Option<usize>,
     /// DB-API style: `fetch` steps are called on a cursor that ran one of
     /// these (`execute`) earlier.
+    #[serde(default)]
     pub cursor_execute: Vec<String>,
     /// Steps that run the query once (`get`, `count`, `exists`, `fetch_one`):
     /// a query issued per element of a loop.
+    #[serde(default)]
     pub executes: Vec<String>,
     /// Calls that run one query on their own (`prisma.*.findUnique()`).
+    #[serde(default)]
     pub runs: Vec<String>,
     /// Steps that write (`update`, `delete`, `save`): not N+1 when each row
     /// gets its own values.
+    #[serde(default)]
     pub writes: Vec<String>,
     /// Steps that preload related rows (`prefetch_related`, `include`).
+    #[serde(default)]
     pub preloads: Vec<String>,
     /// What to do instead of loading it whole.
     pub instead: String,
@@ -571,21 +592,26 @@ struct ModelFile {
     /// Spawn calls whose task is lost if the handle is dropped.
     #[serde(default)]
     spawns: Vec<String>,
-    /// Calls on shared state (the `race` family).
+    /// Query APIs (the `query` family).
     #[serde(default)]
-    state: Vec<StateModel>,
+    queries: Vec<QueryModel>,
     /// Constructs that run an operation again when it fails.
+    #[serde(default)]
     retries: Vec<RetryModel>,
     /// Operations that are not safe to repeat.
+    #[serde(default)]
     effects: Vec<EffectModel>,
     /// Exception types raised only when a connection could not be
     /// established (the request never left): retrying on them is safe.
+    #[serde(default)]
     connection_errors: Vec<String>,
     /// Methods or predicates that test an error for a failed connection
     /// (`e.is_connect()`): a retry guarded by one is safe.
+    #[serde(default)]
     connection_checks: Vec<String>,
-    /// Query APIs (the `query` family).
-    queries: Vec<QueryModel>,
+    /// Calls on shared state (the `race` family).
+    #[serde(default)]
+    state: Vec<StateModel>,
 }
 
 /// One token of a compiled pattern.
@@ -740,12 +766,12 @@ struct LangModels {
     exceptions: Vec<Pattern>,
     validators: Vec<Pattern>,
     spawns: Vec<Pattern>,
-    state: Vec<(StateModel, Vec<Pattern>)>,
     queries: Vec<QueryModel>,
     /// (query index, source pattern).
     query_sources: Vec<(usize, Pattern)>,
     /// (query index, pattern of a call that runs one query).
     query_runs: Vec<(usize, Pattern)>,
+    state: Vec<(StateModel, Vec<Pattern>)>,
     type_patterns: Vec<(usize, Pattern)>,
     retries: Vec<(RetryModel, Vec<Pattern>)>,
     effects: Vec<(EffectModel, Vec<Pattern>)>,
@@ -777,38 +803,40 @@ pub const BUILTIN: &[(&str, &str)] = model_files![
     "python/asyncio.toml",
     "python/validation.toml",
     "python/urllib3.toml",
+    "python/django.toml",
+    "python/sqlalchemy.toml",
+    "python/redis.toml",
+    "python/concurrency.toml",
+    "python/retry.toml",
+    "python/effects.toml",
+    "python/pymongo.toml",
+    "python/django-queries.toml",
+    "python/sqlalchemy-queries.toml",
     "typescript/axios.toml",
     "typescript/fetch.toml",
     "typescript/node.toml",
     "typescript/got.toml",
     "typescript/validation.toml",
+    "typescript/orm.toml",
+    "typescript/redis.toml",
+    "typescript/filesystem.toml",
+    "typescript/retry.toml",
+    "typescript/effects.toml",
+    "typescript/prisma.toml",
+    "typescript/typeorm.toml",
+    "typescript/sequelize.toml",
+    "typescript/mongodb.toml",
+    "typescript/sql.toml",
     "rust/reqwest.toml",
     "rust/ureq.toml",
     "rust/std.toml",
     "rust/sqlx.toml",
     "rust/redis.toml",
     "rust/lettre.toml",
-    "python/django.toml",
-    "python/sqlalchemy.toml",
-    "python/redis.toml",
-    "python/concurrency.toml",
-    "typescript/orm.toml",
-    "typescript/redis.toml",
-    "typescript/filesystem.toml",
     "rust/state.toml",
     "rust/database.toml",
-    "python/retry.toml",
-    "python/effects.toml",
-    "typescript/retry.toml",
-    "typescript/effects.toml",
     "rust/retry.toml",
     "rust/effects.toml",
-    "python/pymongo.toml",
-    "typescript/prisma.toml",
-    "typescript/typeorm.toml",
-    "typescript/sequelize.toml",
-    "typescript/mongodb.toml",
-    "typescript/sql.toml",
     "rust/sqlx-query.toml",
     "rust/diesel.toml",
     "rust/sea-orm.toml",
@@ -882,15 +910,25 @@ impl Models {
                 lm.state.push((st, pats));
             }
             for r in file.retries {
+                let mut pats = Vec::new();
                 for p in &r.patterns {
+                    pats.extend(expand(p, lm, name)?);
+                }
                 for p in &r.enabled_in {
                     lm.retry_enablers.extend(expand(p, lm, name)?);
+                }
                 lm.retries.push((r, pats));
+            }
             for e in file.effects {
+                let mut pats = Vec::new();
                 for p in &e.patterns {
+                    pats.extend(expand(p, lm, name)?);
+                }
                 lm.effects.push((e, pats));
+            }
             for c in &file.connection_errors {
                 lm.connection_errors.extend(expand(c, lm, name)?);
+            }
             lm.connection_checks.extend(file.connection_checks);
             for q in file.queries {
                 let qi = lm.queries.len();
@@ -898,11 +936,14 @@ impl Models {
                     for pat in expand(p, lm, name)? {
                         lm.query_sources.push((qi, pat));
                     }
+                }
                 for p in &q.runs {
                     for pat in expand(p, lm, name)? {
                         lm.query_runs.push((qi, pat));
                     }
+                }
                 lm.queries.push(q);
+            }
         }
         Ok(models)
     }
@@ -1008,22 +1049,32 @@ impl Models {
             .iter()
             .find(|(_, pats)| pats.iter().any(|p| p.matches(segs)))
             .map(|(r, _)| r)
+    }
+
     /// Every retry construct of a language, for structural shapes
     /// (adapters, workers).
     pub fn retries(&self, lang: Language) -> impl Iterator<Item = &RetryModel> {
         self.lang(lang)
             .into_iter()
             .flat_map(|lm| lm.retries.iter().map(|(r, _)| r))
+    }
+
     /// Whether a call may enable retries of a `worker` (a queue given
     /// `attempts`).
     pub fn is_retry_enabler(&self, lang: Language, segs: &[Segment]) -> bool {
         self.lang(lang)
             .is_some_and(|lm| lm.retry_enablers.iter().any(|p| p.matches(segs)))
+    }
+
     /// Whether `segs` matches one of a retry construct's patterns.
     pub fn retry_matches(&self, lang: Language, model: &RetryModel, segs: &[Segment]) -> bool {
         self.lang(lang).is_some_and(|lm| {
             lm.retries
+                .iter()
                 .any(|(r, pats)| std::ptr::eq(r, model) && pats.iter().any(|p| p.matches(segs)))
+        })
+    }
+
     /// The non-idempotent operation with this path.
     pub fn effect(&self, lang: Language, segs: &[Segment]) -> Option<&EffectModel> {
         self.lang(lang)?
@@ -1031,18 +1082,26 @@ impl Models {
             .iter()
             .find(|(_, pats)| pats.iter().any(|p| p.matches(segs)))
             .map(|(e, _)| e)
+    }
+
     /// Whether an exception type path names a failure to connect.
     pub fn is_connection_error(&self, lang: Language, segs: &[Segment]) -> bool {
         self.lang(lang)
             .is_some_and(|lm| lm.connection_errors.iter().any(|p| p.matches(segs)))
+    }
+
     /// Whether a method name tests an error for a failed connection.
     pub fn is_connection_check(&self, lang: Language, name: &str) -> bool {
         self.lang(lang)
             .is_some_and(|lm| lm.connection_checks.iter().any(|c| c == name))
+    }
+
     /// Whether `segs` matches one of these patterns (a retry condition's
     /// predicate constructors).
     pub fn retry_predicate(&self, _lang: Language, patterns: &[String], segs: &[Segment]) -> bool {
         patterns.iter().any(|p| Pattern::compile(p).matches(segs))
+    }
+
     /// The query API whose source builds the start of this path, with the
     /// number of segments the source takes (the shortest match).
     pub fn query_source(&self, lang: Language, segs: &[Segment]) -> Option<(&QueryModel, usize)> {
@@ -1057,15 +1116,22 @@ impl Models {
         }
         let (qi, k) = best?;
         Some((lm.queries.get(qi)?, k))
+    }
+
     /// The query API of a call that runs one query by itself.
     pub fn query_run(&self, lang: Language, segs: &[Segment]) -> Option<&QueryModel> {
         let lm = self.lang(lang)?;
         lm.query_runs
+            .iter()
             .find(|(_, p)| p.matches(segs))
             .and_then(|(qi, _)| lm.queries.get(*qi))
+    }
+
     /// Every query API of a language.
     pub fn queries(&self, lang: Language) -> &[QueryModel] {
         self.lang(lang).map_or(&[], |lm| lm.queries.as_slice())
+    }
+
     /// Every pattern text of every call model, for the prefilter and tests.
     pub fn pattern_count(&self) -> usize {
         self.langs

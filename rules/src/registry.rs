@@ -3,12 +3,12 @@
 use crate::external_call::{
     FloatingPromise, MissingTimeout, PanicOnFailure, SwallowedError, UncheckedStatus,
 };
+use crate::query::{InLoop, Unbounded};
 use crate::race::{CheckThenAct, ReadModifyWrite};
 use crate::retry::NonIdempotent;
 use crate::trust::{
     CallerAssertedIdentity, NetworkLocationAuth, TlsVerificationDisabled, UnverifiedToken,
 };
-use crate::query::{InLoop, Unbounded};
 use crate::{Context, RuleMeta};
 
 /// A rule: metadata plus a check over one file's IR.
@@ -25,6 +25,8 @@ static RULES: &[&dyn Rule] = &[
     &PanicOnFailure,
     &SwallowedError,
     &UncheckedStatus,
+    &InLoop,
+    &Unbounded,
     &CheckThenAct,
     &ReadModifyWrite,
     &NonIdempotent,
@@ -32,8 +34,6 @@ static RULES: &[&dyn Rule] = &[
     &NetworkLocationAuth,
     &TlsVerificationDisabled,
     &UnverifiedToken,
-    &InLoop,
-    &Unbounded,
 ];
 
 /// Every rule, sorted by id.

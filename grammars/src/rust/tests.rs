@@ -949,8 +949,6 @@ fn fixtures(dir: &FsPath, out: &mut Vec<PathBuf>) {
 #[test]
 fn rust_fixtures_parse_and_resolve() {
     // The external-call fixtures: the annotations counted below are theirs.
-    // The external-call fixtures: other families point at loops and
-    // comprehensions, not only at calls.
     let root = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/external-call");
     let mut files = Vec::new();
     fixtures(&root, &mut files);
