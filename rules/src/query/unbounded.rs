@@ -64,6 +64,11 @@ declare_rule! {
     /// in another module, a limit held in a variable the query options are
     /// spread from) silences the finding. `IN` lists of any size count as
     /// lookups by key: their result is as large as the caller's list.
+    /// Table sizes are not known: a whole-table load of a small
+    /// configuration table (channels, warehouses, plugin settings) is
+    /// reported like any other; ignore it inline or in the configuration.
+    /// Data-population helpers outside `management/commands/` and
+    /// `scripts/` are analyzed as service code.
     pub struct Unbounded => {
         id: "query/unbounded",
         family: Query,
