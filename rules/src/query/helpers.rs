@@ -663,6 +663,30 @@ pub fn cursor_execute(cx: &Context<'_>, model: &QueryModel, fetch: NodeId) -> Op
     best
 }
 
+/// Whether the query on `node`'s path was built inside a same-file helper
+/// that can also return something else (`return qs[:100]` on one branch,
+/// `return qs` on another): which one reaches here is not known.
+pub fn built_in_branching_helper(m: &Module, node: NodeId) -> bool {
+    let Some(built) = segs(m, node).iter().rev().find_map(|x| x.call) else {
+        return false;
+    };
+    let f = m.owner(built);
+    if f == m.owner(node) || f == FuncId(0) {
+        return false;
+    }
+    let mut other = false;
+    m.walk(m.function(f).body, &mut |n| {
+        if let Kind::Return(v) = m.kind(n) {
+            let same = v.is_some_and(|v| {
+                let v = strip(m, v);
+                segs(m, v).iter().rev().find_map(|x| x.call) == Some(built)
+            });
+            other |= !same;
+        }
+    });
+    other
+}
+
 /// The first positional argument of a call.
 pub fn first_arg(m: &Module, call: NodeId) -> Option<NodeId> {
     args(m, call)

@@ -72,7 +72,9 @@ declare_rule! {
     ///
     /// ## Known problems
     /// Queries hidden in a helper defined in another module are not seen;
-    /// a helper in the same file is seen when it returns the query.
+    /// a helper in the same file is seen when it returns the query. Loops
+    /// over a few known values (channels, configured hosts) are reported
+    /// when the values come from the database rather than the code.
     pub struct InLoop => {
         id: "query/in-loop",
         family: Query,

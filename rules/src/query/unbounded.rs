@@ -1,8 +1,9 @@
 use faultline_ir::{Kind, LoopKind, NodeId};
 
 use crate::query::helpers::{
-    Query, Verdict, bounded_later, bounded_sql, chain_label, cursor_execute, first_arg,
-    is_command_file, is_listify, judge, query_of, source_call, sql_label, sql_text,
+    Query, Verdict, bounded_later, bounded_sql, built_in_branching_helper, chain_label,
+    cursor_execute, first_arg, is_command_file, is_listify, judge, query_of, source_call,
+    sql_label, sql_text,
 };
 use crate::utils::sql;
 use crate::utils::{call_name, in_test_code, is_own_call, segs, strip};
@@ -63,6 +64,11 @@ declare_rule! {
     /// in another module, a limit held in a variable the query options are
     /// spread from) silences the finding. `IN` lists of any size count as
     /// lookups by key: their result is as large as the caller's list.
+    /// Table sizes are not known: a whole-table load of a small
+    /// configuration table (channels, warehouses, plugin settings) is
+    /// reported like any other; ignore it inline or in the configuration.
+    /// Data-population helpers outside `management/commands/` and
+    /// `scripts/` are analyzed as service code.
     pub struct Unbounded => {
         id: "query/unbounded",
         family: Query,
@@ -245,6 +251,9 @@ fn finding(
     to: usize,
 ) -> Option<Finding> {
     let m = cx.module;
+    if built_in_branching_helper(m, query) {
+        return None;
+    }
     let verdict = judge(cx, q, s, to);
     if matches!(verdict, Verdict::Safe | Verdict::Unknown) {
         return None;
