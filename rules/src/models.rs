@@ -602,7 +602,8 @@ struct ModelFile {
     #[serde(default)]
     effects: Vec<EffectModel>,
     /// Exception types raised only when a connection could not be
-    /// established (the request never left): retrying on them is safe.
+    /// established or before the request was sent (the request never
+    /// left): retrying on them is safe.
     #[serde(default)]
     connection_errors: Vec<String>,
     /// Methods or predicates that test an error for a failed connection

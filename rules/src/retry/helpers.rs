@@ -8,11 +8,9 @@ use faultline_ir::{BinOp, FuncId, FuncKind, Kind, Language, LoopKind, Module, No
 
 use crate::Context;
 use crate::external_call::helpers::{external_call, http_method};
-use crate::models::{ArgSpec, ConditionSpec, EffectKind, EffectModel, RetryModel, RetryShape};
+use crate::models::{ArgSpec, ConditionSpec, EffectKind, EffectModel, RetryModel};
 use crate::utils::sql::{self, SqlKind};
-use crate::utils::{
-    args, call_name, callee, collect, in_test_code, segs, strip, strip_await, text,
-};
+use crate::utils::{args, call_name, callee, collect, segs, strip, strip_await, text};
 
 /// Which requests a retrying client or session repeats.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -963,15 +961,4 @@ pub fn callee_text(cx: &Context<'_>, call: NodeId) -> String {
     } else {
         t.to_string()
     }
-}
-
-/// Whether the construct is in test code (not reported).
-pub fn in_tests(cx: &Context<'_>, id: NodeId) -> bool {
-    in_test_code(cx, id)
-}
-
-/// Whether `shape` constructs carry their own region (as opposed to
-/// policies, which act only once mounted).
-pub fn is_structural(shape: RetryShape) -> bool {
-    matches!(shape, RetryShape::Policy | RetryShape::Adapter)
 }
