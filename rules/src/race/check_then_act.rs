@@ -2,8 +2,8 @@ use faultline_ir::{Kind, Module, NodeId, Span};
 
 use crate::models::{StateKind, StateRole};
 use crate::race::helpers::{
-    StateModels, acts, conflict_caught, entity, functions, is_safe, key_text, lock_call, path_text,
-    receiver_text,
+    StateModels, acts, callers_hold_lock, conflict_caught, entity, functions, is_cache_aside,
+    is_safe, key_text, lock_call, path_text, receiver_text,
 };
 use crate::utils::dataflow::{Flow, Origin, Source};
 use crate::utils::sql::SqlKind;
@@ -91,6 +91,9 @@ impl Rule for CheckThenAct {
         let sm = StateModels::new(cx);
         let mut found: Vec<(NodeId, NodeId, String, String)> = Vec::new();
         for (f, lambda) in functions(cx) {
+            if callers_hold_lock(cx, f) {
+                continue;
+            }
             let mut flow = Flow::new(m, cx.source, f, &sm, lambda);
             let mut active: Vec<Active> = Vec::new();
             flow.run(&mut |flow, n| match m.kind(n) {
@@ -211,12 +214,18 @@ fn act(
     if regions.is_empty() || conflict_caught(m, n) {
         return None;
     }
+    let cache_aside = |o: &Origin, cond: NodeId| {
+        o.source == Source::Model(StateKind::Key) && !o.check && is_cache_aside(m, o.read, cond)
+    };
     let matches_check = |pred: &dyn Fn(&Origin) -> bool| {
         regions.iter().find_map(|a| {
             a.checks
                 .iter()
                 .find(|o| {
-                    pred(o) && !flow.same_lock(o.read, n) && !m.node(a.cond).span.contains(span)
+                    pred(o)
+                        && !flow.same_lock(o.read, n)
+                        && !m.node(a.cond).span.contains(span)
+                        && !cache_aside(o, a.cond)
                 })
                 .cloned()
         })

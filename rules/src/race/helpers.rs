@@ -2,7 +2,7 @@
 //! [`Classify`] for the data flow), how state is named, and which calls are
 //! made safe by their arguments.
 
-use faultline_ir::{FuncId, Kind, Language, Module, NodeId, Spread};
+use faultline_ir::{FuncId, FuncKind, Kind, Language, Module, NodeId, Spread};
 
 use crate::Context;
 use crate::models::{Models, StateKind, StateModel, StateRole};
@@ -530,4 +530,83 @@ pub fn describe(o: &Origin) -> String {
         Source::Sql => format!("a row of `{}`", o.entity),
         _ => format!("`{}`", o.label),
     }
+}
+
+/// Whether every same-file call of a function happens after its caller took
+/// a row lock (`select_for_update()`, `with_for_update()`, `FOR UPDATE`),
+/// directly or through callers that do (up to three calls up): the caller's
+/// lock serializes the function's reads and writes.
+pub fn callers_hold_lock(cx: &Context<'_>, f: FuncId) -> bool {
+    held(cx.module, f, 3)
+}
+
+fn held(m: &Module, f: FuncId, depth: usize) -> bool {
+    let func = m.function(f);
+    if depth == 0 || !matches!(func.kind, FuncKind::Function | FuncKind::Method) {
+        return false;
+    }
+    let mut sites = 0;
+    for (i, node) in m.nodes.iter().enumerate() {
+        let Kind::Call { callee, .. } = &node.kind else {
+            continue;
+        };
+        let named = match m.kind(*callee) {
+            Kind::Name(n) => *n == func.name,
+            Kind::Attr { object, name } => {
+                *name == func.name
+                    && matches!(m.kind(*object), Kind::Name(o) if o == "self" || o == "cls" || o == "this")
+            }
+            _ => false,
+        };
+        if !named {
+            continue;
+        }
+        sites += 1;
+        let id = NodeId(i as u32);
+        let caller = m.owner(id);
+        let start = node.span.start;
+        let locked_before = crate::utils::function_nodes(m, caller, false)
+            .into_iter()
+            .any(|n| {
+                m.node(n).span.start < start
+                    && segs(m, n).iter().any(|s| {
+                        matches!(
+                            s.name.as_str(),
+                            "select_for_update" | "with_for_update" | "for_update" | "setLock"
+                        )
+                    })
+            });
+        if !locked_before && (caller == f || !held(m, caller, depth - 1)) {
+            return false;
+        }
+    }
+    sites > 0
+}
+
+/// Whether a cache read is a cache-aside lookup rather than a guard: its
+/// value is bound to a variable that is used outside the condition
+/// (returned, unpacked), so a concurrent refill writes the same value.
+pub fn is_cache_aside(m: &Module, read: NodeId, cond: NodeId) -> bool {
+    let Some(var) = m.ancestors(read).find_map(|a| match m.kind(a) {
+        Kind::Assign { targets, .. } => targets.iter().find_map(|t| match m.kind(*t) {
+            Kind::Name(n) => Some((n.clone(), *t)),
+            _ => None,
+        }),
+        _ => None,
+    }) else {
+        return false;
+    };
+    let (name, target) = var;
+    let cond_span = m.node(cond).span;
+    let body = m.function(m.owner(read)).body;
+    let mut used = false;
+    m.walk(body, &mut |n| {
+        if n != target
+            && matches!(m.kind(n), Kind::Name(x) if *x == name)
+            && !cond_span.contains(m.node(n).span)
+        {
+            used = true;
+        }
+    });
+    used
 }

@@ -4,8 +4,8 @@ use faultline_ir::{Kind, NodeId, UnOp};
 
 use crate::models::{StateKind, StateRole};
 use crate::race::helpers::{
-    StateModels, describe, entity, functions, is_key_field, key_text, lock_call, receiver_text,
-    value_nodes, version_checked,
+    StateModels, callers_hold_lock, describe, entity, functions, is_key_field, key_text, lock_call,
+    receiver_text, value_nodes, version_checked,
 };
 use crate::utils::dataflow::{Flow, Origin, Source};
 use crate::utils::sql::SqlKind;
@@ -90,6 +90,9 @@ impl Rule for ReadModifyWrite {
         let sm = StateModels::new(cx);
         let mut out = Vec::new();
         for (f, lambda) in functions(cx) {
+            if callers_hold_lock(cx, f) {
+                continue;
+            }
             let optimistic = crate::utils::function_nodes(m, f, false)
                 .into_iter()
                 .any(|n| !sm.roles(m, n, StateRole::Optimistic).is_empty());
