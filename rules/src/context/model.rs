@@ -120,6 +120,10 @@ pub struct HeaderNames {
     /// Headers set by an SSO proxy.
     #[serde(default)]
     pub sso: Vec<String>,
+    /// Settings naming the SSO proxy's header (`REMOTE_USER_HEADER`): a read
+    /// of the header they name is a read of `remote-user`.
+    #[serde(default)]
+    pub sso_settings: Vec<String>,
 }
 
 /// One language's request-context model.

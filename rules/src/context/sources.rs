@@ -358,7 +358,8 @@ impl<'a> RequestFacts<'a> {
                             cur = *object;
                             continue;
                         }
-                        steps.push(Step::Method(name.clone(), first_str(m, cur)));
+                        let arg = first_str(m, cur).or_else(|| self.sso_setting_arg(cur));
+                        steps.push(Step::Method(name.clone(), arg));
                         cur = *object;
                     }
                     _ => return None,
@@ -499,6 +500,22 @@ impl<'a> RequestFacts<'a> {
             }
         }
         out
+    }
+
+    /// `headers.get(settings.REMOTE_USER_HEADER)`: the SSO header a
+    /// setting names.
+    fn sso_setting_arg(&self, call: NodeId) -> Option<String> {
+        let m = self.m;
+        let a = args(m, call).first()?;
+        let name = match m.kind(a.value) {
+            Kind::Attr { name, .. } | Kind::Name(name) => name,
+            _ => return None,
+        };
+        self.model
+            .headers
+            .sso_settings
+            .contains(name)
+            .then(|| "remote-user".to_string())
     }
 
     /// The model's header tables.

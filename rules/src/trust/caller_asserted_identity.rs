@@ -1,7 +1,7 @@
 use faultline_ir::{FuncId, Kind, Module, NodeId};
 
 use crate::context::{RequestFacts, SourceKind};
-use crate::trust::helpers::{called_name, gate_of, runs_by_default};
+use crate::trust::helpers::{called_name, gate_of, is_env_read, runs_by_default};
 use crate::utils::{function_nodes, in_test_code, text};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 
@@ -209,7 +209,7 @@ impl Rule for CallerAssertedIdentity {
                 .iter()
                 .find(|u| gate_of(m, **u).is_some() || acting_user(m, **u));
             let Some(used) = decisive else { continue };
-            let sso = names.sso.contains(&header) && runs_by_default(m, id) != Some(true);
+            let sso = names.sso.contains(&header) && config_gated(m, id);
             out.push((id, span, header, *used, sso));
         }
         for (_, span, header, used, sso) in out {
@@ -238,6 +238,40 @@ impl Rule for CallerAssertedIdentity {
             cx.report(f);
         }
     }
+}
+
+/// Whether a read only runs when a setting turns the integration on: it
+/// sits in a branch on configuration, or an earlier `if` on configuration
+/// leaves the function (`if not settings.REMOTE_USER_LOGIN_ENABLED: return`).
+fn config_gated(m: &Module, read: NodeId) -> bool {
+    if runs_by_default(m, read) != Some(true) {
+        return true;
+    }
+    let f = m.owner(read);
+    let start = m.node(read).span.start;
+    function_nodes(m, f, false).into_iter().any(|n| {
+        let Kind::If { cond, then, .. } = m.kind(n) else {
+            return false;
+        };
+        if m.node(n).span.end > start {
+            return false;
+        }
+        let mut config = false;
+        m.walk(*cond, &mut |x| {
+            let setting = matches!(m.kind(x), Kind::Attr { object, .. }
+                if matches!(m.kind(*object), Kind::Name(o) if ["settings", "config", "conf", "CONFIG", "SETTINGS"].contains(&o.as_str())));
+            if setting || is_env_read(m, x) {
+                config = true;
+            }
+        });
+        let mut leaves = false;
+        m.walk(*then, &mut |x| {
+            if matches!(m.kind(x), Kind::Return(_) | Kind::Throw(_)) {
+                leaves = true;
+            }
+        });
+        config && leaves
+    })
 }
 
 /// Whether the function (or one around it) checks a signature or token.
@@ -288,6 +322,9 @@ fn acting_user(m: &Module, use_: NodeId) -> bool {
                     return true;
                 }
                 if LOOKUP_CALLS.contains(&name.as_str())
+                    || ["login", "authenticate", "impersonate"]
+                        .iter()
+                        .any(|w| name.contains(w))
                     || (name.contains("user")
                         || name.contains("tenant")
                         || name.contains("account"))

@@ -1,7 +1,7 @@
 use faultline_ir::{FuncId, Kind, Module, NodeId};
 
 use crate::trust::helpers::{call_is, called_name, default_value, model};
-use crate::utils::{args, function_nodes, in_test_code, snippet, text};
+use crate::utils::{args, function_nodes, in_test_code, segs, snippet, text};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -202,7 +202,15 @@ const ROUTING_CLAIMS: &[&str] = &[
 /// classified here and verified where it is routed to.
 fn only_routing_claims(cx: &Context<'_>, call: NodeId) -> bool {
     let m = cx.module;
-    let mut uses: Vec<NodeId> = cx.uses().of(call).iter().map(|(n, _)| *n).collect();
+    // Locals bound to the decoded claims themselves, not to values read
+    // from them.
+    let mut uses: Vec<NodeId> = cx
+        .uses()
+        .of(call)
+        .iter()
+        .filter(|(n, k)| segs(m, *n).len() == k + 1)
+        .map(|(n, _)| *n)
+        .collect();
     uses.push(call);
     let key_of = |x: NodeId| -> Option<String> {
         default_value(m, x, 0).and_then(|v| match v {
