@@ -114,7 +114,14 @@ impl<'a> Context<'a> {
     }
 
     /// The findings reported so far, consuming the context.
+    /// A rule reports a line once: two comparisons in one condition
+    /// (`ip == "127.0.0.1" || ip.startsWith("10.")`) are one finding.
     pub fn into_findings(self) -> Vec<Finding> {
+        let mut seen = std::collections::HashSet::new();
+        let lines = self.lines;
         self.findings
+            .into_iter()
+            .filter(|f| seen.insert((f.rule, lines.line(f.span.start))))
+            .collect()
     }
 }

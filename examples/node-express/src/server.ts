@@ -26,4 +26,23 @@ app.get("/feed", async (_req, res) => {
   }
 });
 
+// Ops endpoints are only meant for the cluster.
+function internalOnly(req: express.Request, res: express.Response, next: express.NextFunction) {
+  const ip = req.ip ?? "";
+  if (ip === "127.0.0.1" || ip.startsWith("10.")) {
+    return next();
+  }
+  res.status(403).end();
+}
+
+app.post("/admin/reindex", internalOnly, async (req, res) => {
+  const actor = req.header("x-user-id");
+  if (req.header("x-role") === "admin") {
+    await reserve("reindex", 0);
+    res.json({ ok: true, actor });
+    return;
+  }
+  res.status(403).end();
+});
+
 app.listen(3000);
