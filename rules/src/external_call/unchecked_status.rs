@@ -107,36 +107,23 @@ impl Rule for UncheckedStatus {
             // Dropped: the response is the value of an expression statement.
             // A dropped GET is a ping or a warm-up; a dropped write loses the
             // only sign that it failed.
-            if is_dropped(m, p)
-                && is_write(m, p, &hit)
+            let events = events_of(cx, p, k, resp);
+            let lost = if is_dropped(m, p)
                 && !(hit.model.returns_promise && m.language.is_js_family() && !awaited(m, p))
             {
-                if seen.insert(p) {
+                Some("is dropped without checking its status")
+            } else if events.is_empty() && never_used(cx, p, k) {
+                Some("is never inspected, so a failed write goes unnoticed")
+            } else {
+                None
+            };
+            if let Some(what) = lost {
+                if is_write(m, p, &hit) && seen.insert(p) {
                     out.push(
                         Finding::new(
                             &Self::META,
                             m.node(p).span,
-                            format!(
-                                "the response of `{}` is dropped without checking its status",
-                                call_label(cx, p)
-                            ),
-                        )
-                        .with_help(dropped_help(m.language)),
-                    );
-                }
-                continue;
-            }
-            let events = events_of(cx, p, k, resp);
-            if events.is_empty() && is_write(m, p, &hit) && never_used(cx, p, k) {
-                if seen.insert(p) {
-                    out.push(
-                        Finding::new(
-                            &Self::META,
-                            m.node(p).span,
-                            format!(
-                                "the response of `{}` is never inspected, so a failed write goes unnoticed",
-                                call_label(cx, p)
-                            ),
+                            format!("the response of `{}` {what}", call_label(cx, p)),
                         )
                         .with_help(dropped_help(m.language)),
                     );
