@@ -755,6 +755,13 @@ impl Module {
     /// [`Module::functions`] for them.
     pub fn children(&self, id: NodeId) -> Vec<NodeId> {
         let mut out = Vec::new();
+        self.children_into(id, &mut out);
+        out
+    }
+
+    /// Appends the direct children of a node to `out` (no allocation when
+    /// `out` has room); see [`Module::children`].
+    pub fn children_into(&self, id: NodeId, out: &mut Vec<NodeId>) {
         let o = |x: &Option<NodeId>, out: &mut Vec<NodeId>| {
             if let Some(x) = x {
                 out.push(*x)
@@ -767,12 +774,12 @@ impl Module {
             Kind::ExprStmt { expr, .. } => out.push(*expr),
             Kind::Assign { targets, value, .. } => {
                 out.extend(targets.iter().copied());
-                o(value, &mut out);
+                o(value, out);
             }
             Kind::If { cond, then, els } => {
                 out.push(*cond);
                 out.push(*then);
-                o(els, &mut out);
+                o(els, out);
             }
             Kind::Loop {
                 target,
@@ -781,10 +788,10 @@ impl Module {
                 orelse,
                 ..
             } => {
-                o(target, &mut out);
-                o(iter, &mut out);
+                o(target, out);
+                o(iter, out);
                 out.push(*body);
-                o(orelse, &mut out);
+                o(orelse, out);
             }
             Kind::Try {
                 body,
@@ -797,25 +804,25 @@ impl Module {
                     out.extend(h.types.iter().copied());
                     out.push(h.body);
                 }
-                o(orelse, &mut out);
-                o(finally, &mut out);
+                o(orelse, out);
+                o(finally, out);
             }
             Kind::With { items, body, .. } => {
                 for i in items {
                     out.push(i.context);
-                    o(&i.target, &mut out);
+                    o(&i.target, out);
                 }
                 out.push(*body);
             }
             Kind::Match { subject, arms } => {
                 out.push(*subject);
                 for a in arms {
-                    o(&a.pattern, &mut out);
-                    o(&a.guard, &mut out);
+                    o(&a.pattern, out);
+                    o(&a.guard, out);
                     out.push(a.body);
                 }
             }
-            Kind::Return(v) | Kind::Throw(v) => o(v, &mut out),
+            Kind::Return(v) | Kind::Throw(v) => o(v, out),
             Kind::Class { bases, body, .. } => {
                 out.extend(bases.iter().copied());
                 out.push(*body);
@@ -857,7 +864,6 @@ impl Module {
             | Kind::Bool(_)
             | Kind::Null => {}
         }
-        out
     }
 
     /// Calls `f` on `id` and every node below it (pre-order), without
@@ -866,9 +872,9 @@ impl Module {
         let mut stack = vec![id];
         while let Some(n) = stack.pop() {
             f(n);
-            let mut c = self.children(n);
-            c.reverse();
-            stack.extend(c);
+            let at = stack.len();
+            self.children_into(n, &mut stack);
+            stack[at..].reverse();
         }
     }
 
@@ -893,11 +899,14 @@ impl Module {
             roots.extend(self.functions[fi].params.iter().filter_map(|p| p.default));
             for root in roots {
                 let mut stack = vec![root];
+                let mut kids = Vec::new();
                 while let Some(x) = stack.pop() {
                     if let Some(slot) = self.owners.get_mut(x.0 as usize) {
                         *slot = fid;
                     }
-                    for c in self.children(x) {
+                    kids.clear();
+                    self.children_into(x, &mut kids);
+                    for &c in &kids {
                         if let Some(slot) = self.parents.get_mut(c.0 as usize) {
                             *slot = Some(x);
                         }
