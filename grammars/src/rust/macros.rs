@@ -409,48 +409,15 @@ fn skip_ws(b: &[u8], mut i: usize, e: usize) -> usize {
 /// The offset of a top-level single `=` (`pat = fut` in `select!`).
 fn top_level_assign(s: &str) -> Option<usize> {
     let b = s.as_bytes();
-    let mut depth = 0i32;
-    let mut i = 0;
-    while i < b.len() {
-        let c = b.get(i).copied().unwrap_or(0);
-        match c {
-            b'"' | b'\'' | b'/' | b'r' => {
-                let j = skip_token(b, i);
-                if j != i {
-                    i = j;
-                    continue;
-                }
-            }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth -= 1,
-            b'=' if depth == 0 => {
-                let prev = i.checked_sub(1).and_then(|p| b.get(p)).copied();
-                let next = b.get(i + 1).copied();
-                let compound = matches!(
-                    prev,
-                    Some(
-                        b'=' | b'!'
-                            | b'<'
-                            | b'>'
-                            | b'+'
-                            | b'-'
-                            | b'*'
-                            | b'/'
-                            | b'%'
-                            | b'&'
-                            | b'|'
-                            | b'^'
-                    )
-                );
-                if !compound && !matches!(next, Some(b'=' | b'>')) {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
+    top_level(b).find(|&i| {
+        let prev = i.checked_sub(1).and_then(|p| b.get(p)).copied();
+        let next = b.get(i + 1).copied();
+        let compound = matches!(
+            prev,
+            Some(b'=' | b'!' | b'<' | b'>' | b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^')
+        );
+        b.get(i) == Some(&b'=') && !compound && !matches!(next, Some(b'=' | b'>'))
+    })
 }
 
 /// If `b[i]` starts a string, raw string, char literal or comment, the
@@ -537,63 +504,67 @@ fn skip_token(b: &[u8], i: usize) -> usize {
 /// for `=>` only.
 fn split_top_on(s: &str, sep: u8) -> bool {
     let b = s.as_bytes();
-    let mut depth = 0i32;
-    let mut i = 0;
-    while i < b.len() {
-        let c = b.get(i).copied().unwrap_or(0);
-        match c {
-            b'"' | b'\'' | b'/' | b'r' => {
-                let j = skip_token(b, i);
-                if j != i {
-                    i = j;
-                    continue;
-                }
-            }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth -= 1,
-            b'>' if sep == b'>' && depth == 0 && i > 0 && b.get(i - 1) == Some(&b'=') => {
-                return true;
-            }
-            _ if c == sep && sep != b'>' && depth == 0 => return true,
-            _ => {}
+    top_level(b).any(|i| {
+        if sep == b'>' {
+            b.get(i) == Some(&b'>') && i > 0 && b.get(i - 1) == Some(&b'=')
+        } else {
+            b.get(i) == Some(&sep)
         }
-        i += 1;
-    }
-    false
+    })
 }
 
 /// Top-level pieces of macro input, split at `,` (and `=>` if `arrows`).
 fn split_top(s: &str, arrows: bool) -> Vec<(usize, usize)> {
     let b = s.as_bytes();
     let mut out = Vec::new();
-    let mut depth = 0i32;
     let mut start = 0;
+    let mut skip = None;
+    for i in top_level(b) {
+        if skip == Some(i) {
+            continue;
+        }
+        match b.get(i) {
+            Some(b',') => {
+                out.push((start, i));
+                start = i + 1;
+            }
+            Some(b'=') if arrows && b.get(i + 1) == Some(&b'>') => {
+                out.push((start, i));
+                start = i + 2;
+                skip = Some(i + 1);
+            }
+            _ => {}
+        }
+    }
+    out.push((start, b.len()));
+    out
+}
+
+/// The offsets of the bytes of macro input that sit at bracket depth 0,
+/// outside strings, char literals and comments, brackets excluded: the one
+/// scanner behind [`split_top`], [`split_top_on`] and [`top_level_assign`].
+fn top_level(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let mut depth = 0i32;
     let mut i = 0;
-    while i < b.len() {
-        let c = b.get(i).copied().unwrap_or(0);
-        match c {
-            b'"' | b'\'' | b'/' | b'r' => {
-                let j = skip_token(b, i);
-                if j != i {
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            let at = i;
+            let c = b.get(at).copied().unwrap_or(0);
+            if matches!(c, b'"' | b'\'' | b'/' | b'r') {
+                let j = skip_token(b, at);
+                if j != at {
                     i = j;
                     continue;
                 }
             }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth -= 1,
-            b',' if depth == 0 => {
-                out.push((start, i));
-                start = i + 1;
+            i += 1;
+            match c {
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth -= 1,
+                _ if depth == 0 => return Some(at),
+                _ => {}
             }
-            b'=' if arrows && depth == 0 && b.get(i + 1) == Some(&b'>') => {
-                out.push((start, i));
-                start = i + 2;
-                i += 1;
-            }
-            _ => {}
         }
-        i += 1;
-    }
-    out.push((start, b.len()));
-    out
+        None
+    })
 }
