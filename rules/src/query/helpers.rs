@@ -581,17 +581,7 @@ pub fn sql_text(cx: &Context<'_>, id: NodeId, depth: u8) -> Option<String> {
     let m = cx.module;
     let id = strip_await(m, id);
     match m.kind(id) {
-        Kind::Str(s) => Some(s.clone()),
-        Kind::Template(parts) => {
-            let mut out = String::new();
-            for p in parts {
-                match m.kind(*p) {
-                    Kind::Str(s) => out.push_str(s),
-                    _ => out.push('?'),
-                }
-            }
-            Some(out)
-        }
+        Kind::Str(_) | Kind::Template(_) => crate::utils::literal_text(m, id),
         Kind::Binary {
             op: faultline_ir::BinOp::Add,
             lhs,

@@ -10,7 +10,9 @@ use crate::Context;
 use crate::external_call::helpers::{external_call, http_method};
 use crate::models::{ArgSpec, ConditionSpec, EffectKind, EffectModel, RetryModel};
 use crate::utils::sql::{self, SqlKind};
-use crate::utils::{args, call_name, callee, collect, segs, strip, strip_await, text};
+use crate::utils::{
+    args, call_name, callee, collect, literal_text, segs, strip, strip_await, text,
+};
 
 /// Which requests a retrying client or session repeats.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,23 +123,6 @@ pub fn carries_idempotency_key(m: &Module, call: NodeId) -> bool {
     func.kind != FuncKind::Module
         && func.kind != FuncKind::Lambda
         && mentions_idempotency(m, func.body)
-}
-
-/// The text of a string or template literal, interpolations as `?`.
-fn literal_text(m: &Module, id: NodeId) -> Option<String> {
-    match m.kind(id) {
-        Kind::Str(s) => Some(s.clone()),
-        Kind::Template(parts) => Some(
-            parts
-                .iter()
-                .map(|p| match m.kind(*p) {
-                    Kind::Str(s) => s.clone(),
-                    _ => "?".to_string(),
-                })
-                .collect(),
-        ),
-        _ => None,
-    }
 }
 
 /// Whether a statement is not safe to repeat: an `INSERT` that is not an

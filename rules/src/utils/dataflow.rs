@@ -473,16 +473,7 @@ impl<'a> Flow<'a> {
     pub fn string_value(&self, e: NodeId) -> Option<String> {
         let m = self.m;
         match m.kind(e) {
-            Kind::Str(s) => Some(s.clone()),
-            Kind::Template(parts) => Some(
-                parts
-                    .iter()
-                    .map(|p| match m.kind(*p) {
-                        Kind::Str(s) => s.clone(),
-                        _ => "?".to_string(),
-                    })
-                    .collect(),
-            ),
+            Kind::Str(_) | Kind::Template(_) => crate::utils::literal_text(m, e),
             Kind::Name(n) => self.strings.get(n).cloned(),
             Kind::Binary {
                 op: BinOp::Add,

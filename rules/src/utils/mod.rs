@@ -103,6 +103,24 @@ pub fn call_label(cx: &Context<'_>, call: NodeId) -> String {
     }
 }
 
+/// The text of a string literal, f-string or template literal, with
+/// interpolations as `?` (the placeholder [`sql::analyze`] understands).
+pub fn literal_text(m: &Module, id: NodeId) -> Option<String> {
+    match m.kind(id) {
+        Kind::Str(s) => Some(s.clone()),
+        Kind::Template(parts) => Some(
+            parts
+                .iter()
+                .map(|p| match m.kind(*p) {
+                    Kind::Str(s) => s.as_str(),
+                    _ => "?",
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
 /// The callee of a call or `new`.
 pub fn callee(m: &Module, id: NodeId) -> Option<NodeId> {
     match m.kind(id) {
