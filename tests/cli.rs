@@ -52,7 +52,8 @@ fn problem_dir() -> tempfile::TempDir {
         "static/bundle.js",
         format!("{}\n", "var a=function(){return 1};".repeat(100)),
     );
-    write(root, "src/broken.py", "def f(:\n    return 1\n");
+    // It mentions `requests`, so the prefilter lets it through to the parser.
+    write(root, "src/broken.py", "def f(:\n    return requests\n");
     dir
 }
 

@@ -8,6 +8,7 @@ pub mod external_call;
 pub mod finding;
 pub mod meta;
 pub mod models;
+pub mod prefilter;
 pub mod query;
 pub mod race;
 pub mod registry;

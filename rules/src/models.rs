@@ -723,6 +723,51 @@ impl Pattern {
         (1..=segs.len()).find(|&k| match_toks(&self.toks, &segs[..k]))
     }
 
+    /// The alternatives of the pattern's most distinctive literal segment: a
+    /// path can only match if it has a segment with one of these names. The
+    /// root (the package or import every use goes through) unless it is a
+    /// standard root most files name (`std`, `os`, `window`…); then the
+    /// longest other one. `None` when every segment is `*` or `..`.
+    fn anchor(&self) -> Option<&[String]> {
+        const COMMON_ROOTS: &[&str] = &[
+            "std",
+            "core",
+            "alloc",
+            "tokio",
+            "futures",
+            "os",
+            "sys",
+            "window",
+            "globalThis",
+            "process",
+            "self",
+            "Self",
+            "crate",
+            "super",
+            "this",
+        ];
+        let literals: Vec<&[String]> = self
+            .toks
+            .iter()
+            .filter_map(|t| match t {
+                Tok::Seg {
+                    names: Some(ns), ..
+                } if !ns.is_empty() => Some(ns.as_slice()),
+                _ => None,
+            })
+            .collect();
+        let first = *literals.first()?;
+        let common = first.iter().any(|n| COMMON_ROOTS.contains(&n.as_str()));
+        if !common || literals.len() == 1 {
+            return Some(first);
+        }
+        literals
+            .iter()
+            .skip(1)
+            .max_by_key(|ns| ns.iter().map(String::len).min().unwrap_or(0))
+            .copied()
+    }
+
     fn last_names(&self) -> Option<Vec<String>> {
         match self.toks.last() {
             Some(Tok::Seg { names, .. }) => names.clone(),
@@ -744,6 +789,25 @@ fn match_toks(toks: &[Tok], segs: &[Segment]) -> bool {
             }
         },
     }
+}
+
+/// A table of the models, for [`Models::anchors`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    /// `calls`.
+    Calls,
+    /// The constructors of `types`.
+    Types,
+    /// `spawns`.
+    Spawns,
+    /// `state`.
+    State,
+    /// `retries` and the calls that enable them.
+    Retries,
+    /// `effects`.
+    Effects,
+    /// The sources and runs of `queries`.
+    Queries,
 }
 
 /// A call's match against the models.
@@ -1131,6 +1195,43 @@ impl Models {
     /// Every query API of a language.
     pub fn queries(&self, lang: Language) -> &[QueryModel] {
         self.lang(lang).map_or(&[], |lm| lm.queries.as_slice())
+    }
+
+    /// The names a file must mention for some pattern of `table` to match a
+    /// path in it, for the prefilter: every segment of a resolved path is an
+    /// identifier (or module name) written in the file, so a pattern can only
+    /// match where its anchor segment's name is written. `None` when some
+    /// pattern has no literal segment, so any file may match.
+    pub fn anchors(&self, lang: Language, table: Table) -> Option<Vec<String>> {
+        let Some(lm) = self.lang(lang) else {
+            return Some(Vec::new());
+        };
+        let patterns: Vec<&Pattern> = match table {
+            Table::Calls => lm.by_last.values().flatten().map(|(_, p)| p).collect(),
+            Table::Types => lm.type_patterns.iter().map(|(_, p)| p).collect(),
+            Table::Spawns => lm.spawns.iter().collect(),
+            Table::State => lm.state.iter().flat_map(|(_, ps)| ps).collect(),
+            Table::Retries => lm
+                .retries
+                .iter()
+                .flat_map(|(_, ps)| ps)
+                .chain(&lm.retry_enablers)
+                .collect(),
+            Table::Effects => lm.effects.iter().flat_map(|(_, ps)| ps).collect(),
+            Table::Queries => lm
+                .query_sources
+                .iter()
+                .chain(&lm.query_runs)
+                .map(|(_, p)| p)
+                .collect(),
+        };
+        let mut out: Vec<String> = Vec::new();
+        for p in patterns {
+            out.extend(p.anchor()?.iter().cloned());
+        }
+        out.sort();
+        out.dedup();
+        Some(out)
     }
 
     /// Every pattern text of every call model, for the prefilter and tests.

@@ -3,6 +3,7 @@
 use crate::external_call::{
     FloatingPromise, MissingTimeout, PanicOnFailure, SwallowedError, UncheckedStatus,
 };
+use crate::models::Models;
 use crate::query::{InLoop, Unbounded};
 use crate::race::{CheckThenAct, ReadModifyWrite};
 use crate::retry::NonIdempotent;
@@ -10,6 +11,7 @@ use crate::trust::{
     CallerAssertedIdentity, NetworkLocationAuth, TlsVerificationDisabled, UnverifiedToken,
 };
 use crate::{Context, RuleMeta};
+use faultline_ir::Language;
 
 /// A rule: metadata plus a check over one file's IR.
 pub trait Rule: Sync + Send {
@@ -17,6 +19,11 @@ pub trait Rule: Sync + Send {
     fn meta(&self) -> &'static RuleMeta;
     /// Checks one file and reports into `cx`.
     fn check(&self, cx: &mut Context<'_>);
+    /// What a file of `lang` must contain for this rule to report in it
+    /// (see [`crate::prefilter`]); `None`, the default, runs it on every file.
+    fn needles(&self, _lang: Language, _models: &Models) -> Option<Vec<String>> {
+        None
+    }
 }
 
 static RULES: &[&dyn Rule] = &[

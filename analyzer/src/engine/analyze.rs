@@ -11,6 +11,7 @@ use faultline_rules::models::Models;
 use faultline_rules::{Context, Finding, Rule};
 
 use super::discover::{Candidate, SkipReason, classify};
+use super::prefilter::Prefilter;
 use super::{BUG_REPORT_URL, FileFinding, Notice, NoticeKind, Range, Skipped};
 use crate::settle::{Settings, settle_file};
 
@@ -167,6 +168,8 @@ pub(crate) struct Analyzed {
     pub suppressed: usize,
     /// `(path, source)` when sources are kept and the file has findings.
     pub source: Option<(String, String)>,
+    /// The prefilter ruled the file out: it was not parsed.
+    pub prefiltered: bool,
 }
 
 /// What every file of a scan is analyzed with.
@@ -175,6 +178,8 @@ pub(crate) struct Job<'a> {
     pub models: &'a Models,
     pub settings: &'a Settings,
     pub keep_source: bool,
+    /// The content prefilter, when it is on.
+    pub prefilter: Option<&'a Prefilter>,
 }
 
 /// Analyzes one discovered file; a panic becomes an internal-error notice.
@@ -215,10 +220,31 @@ fn process_inner(file: &Candidate, job: &Job<'_>) -> Outcome {
         None => text.to_string(),
     };
 
+    let selected: Vec<&'static dyn Rule>;
+    let rules = match job.prefilter {
+        Some(prefilter) => {
+            let selection = prefilter.select(file.lang.ir(), source.as_bytes());
+            if !selection.parse {
+                return Outcome::Analyzed(Analyzed {
+                    findings: Vec::new(),
+                    notices: Vec::new(),
+                    bytes: source.len() as u64,
+                    suppressed: 0,
+                    source: None,
+                    prefiltered: true,
+                });
+            }
+            selected = selection
+                .rules
+                .iter()
+                .filter_map(|&i| job.rules.get(i).copied())
+                .collect();
+            &selected
+        }
+        None => job.rules,
+    };
     let is_test = is_test_path(&file.rel);
-    let mut result = analyze_source_with(
-        &file.rel, file.lang, &source, job.rules, is_test, job.models,
-    );
+    let mut result = analyze_source_with(&file.rel, file.lang, &source, rules, is_test, job.models);
     let lines = LineIndex::new(&source);
     let mut notices = Vec::new();
     if let Some(failure) = result.failure.take() {
@@ -265,6 +291,7 @@ fn process_inner(file: &Candidate, job: &Job<'_>) -> Outcome {
         bytes: source.len() as u64,
         suppressed: settled.suppressed,
         source: keep.then(|| (file.rel.clone(), source)),
+        prefiltered: false,
     })
 }
 

@@ -10,7 +10,9 @@
 //! ```
 
 pub mod analyze;
+pub mod baseline;
 pub mod discover;
+pub mod prefilter;
 pub mod select;
 
 use std::collections::BTreeMap;
@@ -62,6 +64,10 @@ pub struct ScanOptions {
     pub models: Option<Arc<Models>>,
     /// Suppressions, level overrides and risk zones (see [`crate::settle`]).
     pub settings: Settings,
+    /// Test each file's bytes for the rules' needles before parsing it, and
+    /// parse only files some rule can report in (see [`prefilter`]). It never
+    /// changes the findings; off, every file is parsed.
+    pub prefilter: bool,
 }
 
 impl Default for ScanOptions {
@@ -76,6 +82,7 @@ impl Default for ScanOptions {
             exclude_base: None,
             models: None,
             settings: Settings::default(),
+            prefilter: true,
         }
     }
 }
@@ -94,6 +101,7 @@ impl fmt::Debug for ScanOptions {
             .field("exclude", &self.exclude)
             .field("models", &self.models.as_ref().map(|m| m.files.len()))
             .field("settings", &self.settings)
+            .field("prefilter", &self.prefilter)
             .finish()
     }
 }
@@ -272,7 +280,8 @@ pub struct Notice {
 /// Counters of one scan.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Files that were analyzed.
+    /// Files that were analyzed (including the ones the prefilter ruled
+    /// out).
     pub files_scanned: usize,
     /// Bytes of source that were analyzed.
     pub bytes_scanned: u64,
@@ -284,6 +293,9 @@ pub struct Stats {
     pub baselined: usize,
     /// Findings hidden by `--diff` (on unchanged lines).
     pub outside_diff: usize,
+    /// Files the prefilter ruled out: no enabled rule can report in them,
+    /// so they were not parsed.
+    pub files_prefiltered: usize,
 }
 
 /// The result of a scan, in a deterministic order: findings by path, line,
@@ -366,14 +378,19 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
             jobs,
             message: e.to_string(),
         })?;
+    let models = options
+        .models
+        .as_deref()
+        .unwrap_or_else(|| faultline_rules::models::builtin());
+    let prefilter = options
+        .prefilter
+        .then(|| prefilter::Prefilter::new(&options.rules, models));
     let job = analyze::Job {
         rules: &options.rules,
-        models: options
-            .models
-            .as_deref()
-            .unwrap_or_else(|| faultline_rules::models::builtin()),
+        models,
         settings: &options.settings,
         keep_source: options.keep_sources,
+        prefilter: prefilter.as_ref(),
     };
     let outcomes: Vec<analyze::Outcome> = pool.install(|| {
         discovery
@@ -396,6 +413,7 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
                 report.stats.files_scanned += 1;
                 report.stats.bytes_scanned += a.bytes;
                 report.stats.suppressed += a.suppressed;
+                report.stats.files_prefiltered += usize::from(a.prefiltered);
                 if let Some((path, source)) = a.source {
                     report.sources.insert(path, source);
                 }

@@ -42,7 +42,8 @@
 //!   "stats": {
 //!     "findings": 1, "errors": 0, "warnings": 1, "notes": 0,
 //!     "files_scanned": 12, "files_skipped": 1, "bytes_scanned": 48213,
-//!     "elapsed_ms": 31, "suppressed": 0, "baselined": 0, "outside_diff": 0
+//!     "elapsed_ms": 31, "suppressed": 0, "baselined": 0, "outside_diff": 0,
+//!     "files_prefiltered": 7
 //!   }
 //! }
 //! ```
@@ -57,6 +58,8 @@
 //!   (the baseline key) and GitHub's `primaryLocationLineHash`.
 //! - `stats.suppressed`, `baselined` and `outside_diff` count the findings
 //!   hidden by inline suppressions, the baseline and `--diff`.
+//!   `files_prefiltered` counts the scanned files that mention nothing any
+//!   enabled rule looks for, and so were not parsed.
 //! - Lines and columns are 1-based. `column` counts UTF-8 bytes,
 //!   `utf16_column` UTF-16 code units (as LSP and SARIF do); `offset` is the
 //!   0-based byte offset in the file. `end` is exclusive.
@@ -175,6 +178,7 @@ struct StatsOut {
     suppressed: usize,
     baselined: usize,
     outside_diff: usize,
+    files_prefiltered: usize,
 }
 
 fn position(p: Position, offset: Option<u32>) -> PositionOut {
@@ -263,6 +267,7 @@ fn document(report: &Report) -> Document<'_> {
             suppressed: report.stats.suppressed,
             baselined: report.stats.baselined,
             outside_diff: report.stats.outside_diff,
+            files_prefiltered: report.stats.files_prefiltered,
         },
     }
 }

@@ -4,8 +4,11 @@ use faultline_ir::{FuncId, Kind, Module, NodeId, Spread};
 
 use crate::external_call::helpers::{external_call, is_write};
 use crate::models::ResponseModel;
+use crate::models::{Models, Table};
+use crate::prefilter::from_tables;
 use crate::utils::{call_label, in_test_code, segs};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
+use faultline_ir::Language;
 
 declare_rule! {
     /// ## What it does
@@ -72,6 +75,14 @@ enum Event {
 }
 
 impl Rule for UncheckedStatus {
+    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+        from_tables(
+            models,
+            lang,
+            &[Table::Calls, Table::Types, Table::Spawns],
+            &[],
+        )
+    }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

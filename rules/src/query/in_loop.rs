@@ -4,6 +4,8 @@ use faultline_ir::{Kind, LoopKind, Module, NodeId};
 
 use crate::external_call::helpers::{external_call, is_write};
 use crate::models::{CallKind, QueryModel};
+use crate::models::{Models, Table};
+use crate::prefilter::from_tables;
 use crate::query::helpers::{
     batched_filter, chain_label, first_arg, is_command_file, is_listify, query_of,
     single_assignment, sql_text,
@@ -12,6 +14,7 @@ use crate::query::unbounded::comprehension_iter;
 use crate::utils::sql::{self, SqlKind};
 use crate::utils::{call_name, collect, in_test_code, is_own_call, segs, strip, text};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
+use faultline_ir::Language;
 
 declare_rule! {
     /// ## What it does
@@ -87,6 +90,15 @@ declare_rule! {
 }
 
 impl Rule for InLoop {
+    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+        // One HTTP call per element is an N+1 too.
+        from_tables(
+            models,
+            lang,
+            &[Table::Queries, Table::Calls, Table::Types],
+            &[],
+        )
+    }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

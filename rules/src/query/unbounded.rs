@@ -1,5 +1,7 @@
 use faultline_ir::{Kind, LoopKind, NodeId};
 
+use crate::models::{Models, Table};
+use crate::prefilter::from_tables;
 use crate::query::helpers::{
     Query, Verdict, bounded_later, bounded_sql, built_in_branching_helper, chain_label,
     cursor_execute, first_arg, is_command_file, is_listify, judge, query_of, source_call,
@@ -8,6 +10,7 @@ use crate::query::helpers::{
 use crate::utils::sql;
 use crate::utils::{call_name, in_test_code, is_own_call, segs, strip};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
+use faultline_ir::Language;
 
 declare_rule! {
     /// ## What it does
@@ -81,6 +84,9 @@ declare_rule! {
 }
 
 impl Rule for Unbounded {
+    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+        from_tables(models, lang, &[Table::Queries], &[])
+    }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

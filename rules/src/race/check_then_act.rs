@@ -1,6 +1,8 @@
 use faultline_ir::{Kind, Module, NodeId, Span};
 
+use crate::models::{Models, Table};
 use crate::models::{StateKind, StateRole};
+use crate::prefilter::from_tables;
 use crate::race::helpers::{
     StateModels, acts, callers_hold_lock, conflict_caught, entity, functions, is_cache_aside,
     is_safe, key_text, lock_call, path_text, receiver_text,
@@ -9,6 +11,7 @@ use crate::utils::dataflow::{Flow, Origin, Source};
 use crate::utils::sql::SqlKind;
 use crate::utils::{call_label, strip};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
+use faultline_ir::Language;
 
 declare_rule! {
     /// ## What it does
@@ -82,6 +85,9 @@ struct Active {
 }
 
 impl Rule for CheckThenAct {
+    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+        from_tables(models, lang, &[Table::State], &[])
+    }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

@@ -2,7 +2,9 @@ use std::collections::HashMap;
 
 use faultline_ir::{Kind, NodeId, UnOp};
 
+use crate::models::{Models, Table};
 use crate::models::{StateKind, StateRole};
+use crate::prefilter::from_tables;
 use crate::race::helpers::{
     StateModels, callers_hold_lock, describe, entity, functions, is_key_field, key_text, lock_call,
     receiver_text, value_nodes, version_checked,
@@ -11,6 +13,7 @@ use crate::utils::dataflow::{Flow, Origin, Source};
 use crate::utils::sql::SqlKind;
 use crate::utils::{args, receiver, strip};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
+use faultline_ir::Language;
 
 declare_rule! {
     /// ## What it does
@@ -81,6 +84,9 @@ const INSTANCE_FIX: &str =
     "a lock held across the `await`, or an atomic update of the store behind it";
 
 impl Rule for ReadModifyWrite {
+    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+        from_tables(models, lang, &[Table::State], &[])
+    }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

@@ -4,6 +4,8 @@ use faultline_ir::{FuncId, Kind, Module, NodeId, Span};
 
 use crate::external_call::helpers::http_method;
 use crate::models::{EffectKind, RetryModel, RetryShape};
+use crate::models::{Models, Table};
+use crate::prefilter::from_tables;
 use crate::retry::helpers::{
     ClientId, Construct, Effect, Functions, Region, callable_roots, callee_text, calls_parameter,
     client_of, condition_safe, direct_effect, effect_of, enabled, find_arg, param_named,
@@ -14,6 +16,7 @@ use crate::utils::{
     args, call_label, callee, collect, in_test_code, is_test_function, receiver, segs, strip_await,
 };
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
+use faultline_ir::Language;
 
 declare_rule! {
     /// ## What it does
@@ -98,6 +101,9 @@ declare_rule! {
 }
 
 impl Rule for NonIdempotent {
+    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+        from_tables(models, lang, &[Table::Effects, Table::Calls], &[])
+    }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

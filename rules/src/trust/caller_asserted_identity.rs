@@ -1,9 +1,11 @@
 use faultline_ir::{FuncId, Kind, Module, NodeId};
 
 use crate::context::{RequestFacts, SourceKind};
+use crate::models::Models;
 use crate::trust::helpers::{called_name, gate_of, is_env_read, runs_by_default};
 use crate::utils::{function_nodes, in_test_code, text};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
+use faultline_ir::Language;
 
 declare_rule! {
     /// ## What it does
@@ -150,6 +152,9 @@ const ACTING_TARGETS: &[&str] = &[
 ];
 
 impl Rule for CallerAssertedIdentity {
+    fn needles(&self, lang: Language, _models: &Models) -> Option<Vec<String>> {
+        Some(crate::trust::helpers::identity_needles(lang))
+    }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use faultline_ir::{BinOp, FuncId, Kind, Language, Module, NodeId, UnOp};
 use serde::Deserialize;
 
+use crate::prefilter;
 use crate::utils::{args, callee, function_nodes, segs};
 
 /// TLS verification knowledge.
@@ -778,4 +779,80 @@ pub fn runs_by_default(m: &Module, node: NodeId) -> Option<bool> {
         }
     }
     Some(true)
+}
+
+/// The longest piece of a member chain or path: every piece of a chain read
+/// off a request object is written where it is read.
+fn longest_piece(s: &str) -> Option<&str> {
+    prefilter::pieces(s).max_by_key(|p| p.len())
+}
+
+/// Needles of `tls-verification-disabled`: the flags, values, calls,
+/// environment variables and verifier hooks that turn verification off.
+pub fn tls_needles(lang: Language) -> Vec<String> {
+    let tls = &model(lang).tls;
+    let mut out: Vec<String> = Vec::new();
+    for s in tls
+        .flags
+        .iter()
+        .chain(tls.package_flags.iter().filter_map(|pf| pf.get(1)))
+        .chain(&tls.env_vars)
+        .chain(&tls.verifiers)
+        .chain(&tls.insecure_flags)
+    {
+        out.extend(prefilter::pieces(s).map(str::to_string));
+    }
+    for s in tls.none_values.iter().chain(&tls.unverified_calls) {
+        out.extend(prefilter::path_needle(s).map(str::to_string));
+    }
+    prefilter::normalize(out)
+}
+
+/// Needles of `unverified-token`: the token libraries' decode calls and the
+/// methods that turn the signature check off.
+pub fn jwt_needles(lang: Language) -> Vec<String> {
+    let jwt = &model(lang).jwt;
+    let mut out: Vec<String> = Vec::new();
+    for s in jwt.decode.iter().chain(&jwt.unverified) {
+        out.extend(prefilter::path_needle(s).map(str::to_string));
+    }
+    out.extend(jwt.disable_methods.iter().cloned());
+    prefilter::normalize(out)
+}
+
+/// Needles of `network-location-auth`: everything a request's location
+/// (peer address, forwarding header, Host) can be read through.
+pub fn location_needles(lang: Language) -> Vec<String> {
+    let cx = crate::context::model::for_language(lang);
+    let r = &cx.request;
+    let mut out: Vec<String> = Vec::new();
+    for s in r
+        .client_address
+        .iter()
+        .chain(&r.forwarded)
+        .chain(&r.host)
+        .chain(&r.address_param_decorators)
+        .chain(&r.address_param_types)
+    {
+        out.extend(longest_piece(s).map(str::to_string));
+    }
+    for s in &r.address_calls {
+        out.extend(prefilter::path_needle(s).map(str::to_string));
+    }
+    for h in cx.headers.forwarded.iter().chain(&cx.headers.host) {
+        out.extend(prefilter::header_needles(h));
+    }
+    prefilter::normalize(out)
+}
+
+/// Needles of `caller-asserted-identity`: the identity and SSO header names
+/// and the settings that name an SSO header.
+pub fn identity_needles(lang: Language) -> Vec<String> {
+    let h = &crate::context::model::for_language(lang).headers;
+    let mut out: Vec<String> = Vec::new();
+    for name in h.identity.iter().chain(&h.sso) {
+        out.extend(prefilter::header_needles(name));
+    }
+    out.extend(h.sso_settings.iter().cloned());
+    prefilter::normalize(out)
 }

@@ -1,9 +1,11 @@
 use faultline_ir::{BinOp, Kind, NodeId};
 
 use crate::context::{RequestFacts, Source, SourceKind};
+use crate::models::Models;
 use crate::trust::helpers::{Gate, called_name, gate_of, is_location_constant, model};
 use crate::utils::{args, in_test_code, snippet};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
+use faultline_ir::Language;
 
 declare_rule! {
     /// ## What it does
@@ -84,6 +86,9 @@ declare_rule! {
 const HELP: &str = "authenticate the caller (a session, a signed service token, mTLS) instead of trusting where the request seems to come from";
 
 impl Rule for NetworkLocationAuth {
+    fn needles(&self, lang: Language, _models: &Models) -> Option<Vec<String>> {
+        Some(crate::trust::helpers::location_needles(lang))
+    }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

@@ -1,10 +1,12 @@
 use faultline_ir::{FuncKind, Kind, NodeId};
 
+use crate::models::Models;
 use crate::trust::helpers::{
     call_is, called_name, default_value, model, path_text, runs_by_default,
 };
 use crate::utils::{args, in_test_code, segs, snippet};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
+use faultline_ir::Language;
 
 declare_rule! {
     /// ## What it does
@@ -67,6 +69,9 @@ declare_rule! {
 const HELP: &str = "keep verification on; for a private CA pass its bundle (`verify=\"ca.pem\"`, `ca:`, `add_root_certificate`), and gate any opt-out behind a setting whose default verifies";
 
 impl Rule for TlsVerificationDisabled {
+    fn needles(&self, lang: Language, _models: &Models) -> Option<Vec<String>> {
+        Some(crate::trust::helpers::tls_needles(lang))
+    }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

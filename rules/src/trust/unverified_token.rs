@@ -1,8 +1,10 @@
 use faultline_ir::{FuncId, Kind, Module, NodeId};
 
+use crate::models::Models;
 use crate::trust::helpers::{call_is, called_name, default_value, model};
 use crate::utils::{args, function_nodes, in_test_code, segs, snippet, text};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
+use faultline_ir::Language;
 
 declare_rule! {
     /// ## What it does
@@ -69,6 +71,9 @@ declare_rule! {
 const HELP: &str = "verify the signature with the issuer's key and a fixed algorithm list before reading claims (`jwt.decode(token, key, algorithms=[..])`, `jwt.verify`, `decode::<C>(..)`)";
 
 impl Rule for UnverifiedToken {
+    fn needles(&self, lang: Language, _models: &Models) -> Option<Vec<String>> {
+        Some(crate::trust::helpers::jwt_needles(lang))
+    }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

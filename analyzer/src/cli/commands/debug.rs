@@ -1,7 +1,9 @@
 //! `faultline debug …`: hidden developer tools — dump a file's IR with its
-//! resolved paths.
+//! resolved paths; parse every file and run no rule (the benchmark's
+//! parse-only baseline).
 
 use std::io::Write;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -10,6 +12,9 @@ use faultline_grammars::Lang;
 use faultline_ir::{LineIndex, NodeId};
 
 use crate::ExitStatus;
+use crate::engine::ScanOptions;
+use crate::engine::baseline::parse_all;
+use crate::engine::prefilter::Prefilter;
 
 /// Arguments of `faultline debug`.
 #[derive(Debug, Args)]
@@ -27,11 +32,49 @@ pub enum DebugCommand {
         /// The source file.
         file: PathBuf,
     },
+    /// Discover, read and parse every file a scan would, and run no rule: the
+    /// parse-only baseline of the benchmark. Prints files, bytes and time.
+    Parse {
+        /// Files and directories to parse.
+        #[arg(value_name = "PATH", default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Worker threads (default: one per core).
+        #[arg(short, long, value_name = "N")]
+        jobs: Option<NonZeroUsize>,
+    },
+    /// Show what the content prefilter admits: per rule, how many files its
+    /// needles let through, and the needles found in the most files.
+    Prefilter {
+        /// Files and directories to look at.
+        #[arg(value_name = "PATH", default_value = ".")]
+        paths: Vec<PathBuf>,
+    },
 }
 
 /// Runs `faultline debug`.
 pub fn run(args: &DebugArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     match &args.what {
+        DebugCommand::Parse { paths, jobs } => {
+            let options = ScanOptions {
+                paths: paths.clone(),
+                jobs: *jobs,
+                ..ScanOptions::default()
+            };
+            let stats = parse_all(&options)?;
+            let secs = stats.elapsed.as_secs_f64();
+            writeln!(
+                out,
+                "parsed {} files ({} bytes, {} with syntax errors, {} skipped) in {:.3} s: {:.1} MB/s",
+                stats.files,
+                stats.bytes,
+                stats.with_errors,
+                stats.skipped,
+                secs,
+                stats.bytes as f64 / 1e6 / secs.max(1e-9)
+            )?;
+            Ok(ExitStatus::Success)
+        }
+        DebugCommand::Prefilter { paths } => prefilter_report(paths, out),
         DebugCommand::Ir { file } => {
             let lang = Lang::from_path(file)
                 .with_context(|| format!("{}: not a file faultline parses", file.display()))?;
@@ -75,4 +118,48 @@ pub fn run(args: &DebugArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> 
             Ok(ExitStatus::Success)
         }
     }
+}
+
+fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    use std::collections::BTreeMap;
+    let rules = faultline_rules::all_rules();
+    let prefilter = Prefilter::new(rules, faultline_rules::models::builtin());
+    let mut files = 0usize;
+    let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut per_needle: BTreeMap<(String, &str), usize> = BTreeMap::new();
+    let mut parsed = 0usize;
+    for path in paths {
+        for entry in ignore::WalkBuilder::new(path).build().flatten() {
+            let Some(lang) = Lang::from_path(entry.path()) else {
+                continue;
+            };
+            let Ok(bytes) = std::fs::read(entry.path()) else {
+                continue;
+            };
+            files += 1;
+            let sel = prefilter.select(lang.ir(), &bytes);
+            parsed += usize::from(sel.parse);
+            for i in sel.rules {
+                if let Some(r) = rules.get(i) {
+                    *per_rule.entry(r.meta().id).or_default() += 1;
+                }
+            }
+            for (needle, _) in prefilter.needles_found(lang.ir(), &bytes) {
+                *per_needle
+                    .entry((needle, lang.ir().model_name()))
+                    .or_default() += 1;
+            }
+        }
+    }
+    writeln!(out, "{files} files, {parsed} would be parsed")?;
+    for (rule, n) in &per_rule {
+        writeln!(out, "  {n:>7}  {rule}")?;
+    }
+    let mut needles: Vec<_> = per_needle.into_iter().collect();
+    needles.sort_by_key(|n| std::cmp::Reverse(n.1));
+    writeln!(out, "needles found in the most files:")?;
+    for ((needle, lang), n) in needles.iter().take(40) {
+        writeln!(out, "  {n:>7}  {lang:<10} {needle}")?;
+    }
+    Ok(ExitStatus::Success)
 }

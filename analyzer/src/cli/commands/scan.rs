@@ -35,6 +35,14 @@ What is scanned:
   still analyzed and a notice says where the first error is. Neither changes the
   exit code.
 
+Prefilter:
+  Before parsing a file, one pass over its bytes looks for the names the enabled
+  rules need (`requests`, `fetch`, `reqwest`, `objects`, `verify`…, taken from the
+  API models, including your own). A file that mentions none of them cannot have a
+  finding and is not parsed; JSON stats count these as files_prefiltered. The
+  findings are the same either way. --no-prefilter parses every file, which also
+  reports syntax errors in files no rule looks at.
+
 Paths in reports are relative to the scan root: the directory given, the parent
 of the file given, or the closest common ancestor of several paths.
 
@@ -140,6 +148,12 @@ pub struct ScanArgs {
     /// Human output: show only the findings (no skipped files, notices or summary).
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Parse every file, even those that mention nothing any enabled rule
+    /// looks for (the findings are the same; this is slower, and reports
+    /// syntax errors in every file).
+    #[arg(long)]
+    pub no_prefilter: bool,
 }
 
 /// The `--fail-on` threshold.
@@ -190,6 +204,7 @@ pub fn run(args: &ScanArgs, stdout: &mut dyn Write) -> anyhow::Result<ExitStatus
         paths: args.paths.clone(),
         jobs: args.jobs,
         keep_sources: args.format.needs_sources(),
+        prefilter: !args.no_prefilter,
         ..ScanOptions::default()
     };
     config::configure(
