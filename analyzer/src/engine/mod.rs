@@ -11,7 +11,9 @@
 
 pub mod analyze;
 pub mod discover;
+mod progress;
 pub mod select;
+pub mod shard;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -34,6 +36,7 @@ pub use analyze::{
 };
 pub use discover::{DEFAULT_MAX_FILE_SIZE, SkipReason};
 pub use select::{SelectError, families, select_rules};
+pub use shard::{Shard, ShardError};
 
 /// Where bugs in faultline itself are reported.
 pub const BUG_REPORT_URL: &str = "https://github.com/faultline-dev/faultline/issues";
@@ -62,7 +65,15 @@ pub struct ScanOptions {
     pub models: Option<Arc<Models>>,
     /// Suppressions, level overrides and risk zones (see [`crate::settle`]).
     pub settings: Settings,
+    /// Called with (files analyzed, files to analyze): once when discovery
+    /// is done, then after each file, from the worker threads.
+    pub progress: Option<ProgressHook>,
+    /// Scan only this part of the files (see [`shard`]).
+    pub shard: Option<Shard>,
 }
+
+/// A progress callback: `(done, total)` files (see [`ScanOptions::progress`]).
+pub type ProgressHook = Arc<dyn Fn(usize, usize) + Send + Sync>;
 
 impl Default for ScanOptions {
     fn default() -> Self {
@@ -76,6 +87,8 @@ impl Default for ScanOptions {
             exclude_base: None,
             models: None,
             settings: Settings::default(),
+            progress: None,
+            shard: None,
         }
     }
 }
@@ -94,6 +107,8 @@ impl fmt::Debug for ScanOptions {
             .field("exclude", &self.exclude)
             .field("models", &self.models.as_ref().map(|m| m.files.len()))
             .field("settings", &self.settings)
+            .field("progress", &self.progress.is_some())
+            .field("shard", &self.shard)
             .finish()
     }
 }
@@ -358,6 +373,10 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
         &options.exclude,
         &exclude_base,
     )?;
+    let discovery = match options.shard {
+        Some(shard) => shard.select(discovery),
+        None => discovery,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("faultline-worker-{i}"))
@@ -375,11 +394,12 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
         settings: &options.settings,
         keep_source: options.keep_sources,
     };
+    let progress = progress::Counter::start(options.progress.as_ref(), discovery.files.len());
     let outcomes: Vec<analyze::Outcome> = pool.install(|| {
         discovery
             .files
             .par_iter()
-            .map(|file| analyze::process(file, &job))
+            .map(|file| progress.after(analyze::process(file, &job)))
             .collect()
     });
 
