@@ -439,3 +439,21 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
         assert!(!stdout(&out).is_empty());
     }
 }
+
+#[test]
+fn help_documents_sharding_merge_and_progress() {
+    let scan = stdout(&faultline(repo(), &["scan", "--help"]));
+    for expected in [
+        "--shard <K/N>",
+        "--no-progress",
+        "faultline merge",
+        "Sharding",
+    ] {
+        assert!(scan.contains(expected), "missing {expected:?} in\n{scan}");
+    }
+    let top = stdout(&faultline(repo(), &["--help"]));
+    assert!(top.contains("merge "), "{top}");
+    assert!(top.contains("--shard 1/3"), "{top}");
+    let merge = stdout(&faultline(repo(), &["merge", "--help"]));
+    assert!(merge.contains("--output"), "{merge}");
+}

@@ -28,8 +28,8 @@ Examples:
   faultline scan                         scan the current directory
   faultline scan src/ -f sarif -o faultline.sarif
   faultline scan --select external-call --fail-on error
-  faultline scan --shard 1/3 -f sarif -o shard-1.sarif    one of 3 parts, for a CI matrix
-  faultline merge shard-*.sarif -o faultline.sarif        join the shards' SARIF
+  faultline scan --shard 1/3 -f sarif -o shard-1.sarif
+  faultline merge shard-*.sarif -o faultline.sarif
   faultline rules                        list every rule
   faultline explain external-call/missing-timeout
   faultline init                         write a starter faultline.toml";

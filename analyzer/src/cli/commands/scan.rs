@@ -61,7 +61,7 @@ Exit codes:
   0  no finding at or above the --fail-on level
   1  at least one finding at or above the --fail-on level
   2  usage, configuration or I/O error: unknown rule or config key, missing path,
-     unwritable --output, unknown --diff ref…
+     unwritable --output, unknown --diff ref, invalid --shard…
 
 Examples:
   faultline scan
