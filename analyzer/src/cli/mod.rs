@@ -2,6 +2,7 @@
 //! [`commands`]. Errors become `anyhow` errors here, at the edge.
 
 pub mod commands;
+pub mod progress;
 
 use std::io::{self, Write};
 
@@ -9,7 +10,8 @@ use clap::{Parser, Subcommand};
 
 use crate::ExitStatus;
 use commands::{
-    debug::DebugArgs, explain::ExplainArgs, init::InitArgs, rules::RulesArgs, scan::ScanArgs,
+    debug::DebugArgs, explain::ExplainArgs, init::InitArgs, merge::MergeArgs, rules::RulesArgs,
+    scan::ScanArgs,
 };
 
 const ABOUT: &str = "Finds the failure-path defects that reviewed, tested code still ships: \
@@ -26,6 +28,8 @@ Examples:
   faultline scan                         scan the current directory
   faultline scan src/ -f sarif -o faultline.sarif
   faultline scan --select external-call --fail-on error
+  faultline scan --shard 1/3 -f sarif -o shard-1.sarif
+  faultline merge shard-*.sarif -o faultline.sarif
   faultline rules                        list every rule
   faultline explain external-call/missing-timeout
   faultline init                         write a starter faultline.toml";
@@ -57,6 +61,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write a commented starter faultline.toml (never overwrites one).
     Init(InitArgs),
+    /// Join the SARIF logs of a sharded scan (`scan --shard K/N`) into one.
+    Merge(MergeArgs),
     /// Developer tools (IR dumps).
     #[command(hide = true)]
     Debug(DebugArgs),
@@ -71,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Some(Command::Rules(args)) => commands::rules::run(&args, &mut out)?,
         Some(Command::Explain(args)) => commands::explain::run(&args, &mut out)?,
         Some(Command::Init(args)) => commands::init::run(&args, &mut out)?,
+        Some(Command::Merge(args)) => commands::merge::run(&args, &mut out)?,
         Some(Command::Debug(args)) => commands::debug::run(&args, &mut out)?,
         None => anyhow::bail!("no subcommand given; run `faultline --help`"),
     };

@@ -13,7 +13,9 @@ pub mod analyze;
 pub mod baseline;
 pub mod discover;
 pub mod prefilter;
+mod progress;
 pub mod select;
+pub mod shard;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,6 +38,7 @@ pub use analyze::{
 };
 pub use discover::{DEFAULT_MAX_FILE_SIZE, SkipReason};
 pub use select::{SelectError, families, select_rules};
+pub use shard::{Shard, ShardError};
 
 /// Where bugs in faultline itself are reported.
 pub const BUG_REPORT_URL: &str = "https://github.com/faultline-dev/faultline/issues";
@@ -68,7 +71,15 @@ pub struct ScanOptions {
     /// parse only files some rule can report in (see [`prefilter`]). It never
     /// changes the findings; off, every file is parsed.
     pub prefilter: bool,
+    /// Called with (files analyzed, files to analyze): once when discovery
+    /// is done, then after each file, from the worker threads.
+    pub progress: Option<ProgressHook>,
+    /// Scan only this part of the files (see [`shard`]).
+    pub shard: Option<Shard>,
 }
+
+/// A progress callback: `(done, total)` files (see [`ScanOptions::progress`]).
+pub type ProgressHook = Arc<dyn Fn(usize, usize) + Send + Sync>;
 
 impl Default for ScanOptions {
     fn default() -> Self {
@@ -83,6 +94,8 @@ impl Default for ScanOptions {
             models: None,
             settings: Settings::default(),
             prefilter: true,
+            progress: None,
+            shard: None,
         }
     }
 }
@@ -102,6 +115,8 @@ impl fmt::Debug for ScanOptions {
             .field("models", &self.models.as_ref().map(|m| m.files.len()))
             .field("settings", &self.settings)
             .field("prefilter", &self.prefilter)
+            .field("progress", &self.progress.is_some())
+            .field("shard", &self.shard)
             .finish()
     }
 }
@@ -370,6 +385,10 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
         &options.exclude,
         &exclude_base,
     )?;
+    let discovery = match options.shard {
+        Some(shard) => shard.select(discovery),
+        None => discovery,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("faultline-worker-{i}"))
@@ -392,11 +411,12 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
         keep_source: options.keep_sources,
         prefilter: prefilter.as_ref(),
     };
+    let progress = progress::Counter::start(options.progress.as_ref(), discovery.files.len());
     let outcomes: Vec<analyze::Outcome> = pool.install(|| {
         discovery
             .files
             .par_iter()
-            .map(|file| analyze::process(file, &job))
+            .map(|file| progress.after(analyze::process(file, &job)))
             .collect()
     });
 
