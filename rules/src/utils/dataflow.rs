@@ -575,3 +575,355 @@ pub fn lambda_nodes(m: &Module) -> HashMap<FuncId, NodeId> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    //! The flow on its own: a test classifier treats `<x>.load(..)` as a
+    //! read of row `x`, `<x>.peek(..)` as a read of key `<x>`, `<x>.exists(..)`
+    //! as a check, `<x>.store(..)` as a write, and `lock(..)` / `atomic(..)`
+    //! (and the `atomic` decorator) as lock and transaction scopes. The value
+    //! of the first argument of each `sink(..)` call is recorded.
+    use super::*;
+    use faultline_grammars::{Lang, lower};
+
+    struct Test;
+
+    fn last_name(m: &Module, call: NodeId) -> Option<String> {
+        match m.kind(call) {
+            Kind::Call { callee, .. } => match m.kind(*callee) {
+                Kind::Name(n) | Kind::Attr { name: n, .. } => Some(n.clone()),
+                _ => None,
+            },
+            Kind::Name(n) | Kind::Attr { name: n, .. } => Some(n.clone()),
+            _ => None,
+        }
+    }
+
+    impl Classify for Test {
+        fn origin(&self, flow: &Flow<'_>, call: NodeId) -> Option<Origin> {
+            let m = flow.m;
+            let name = call_name(m, call)?;
+            let (kind, row, check) = match name {
+                "load" => (StateKind::Row, true, false),
+                "peek" => (StateKind::Key, false, false),
+                "exists" => (StateKind::Row, false, true),
+                _ => return None,
+            };
+            let entity = receiver(m, call)
+                .map(|r| flow.text(m.node(r).span))
+                .unwrap_or_default();
+            Some(Origin {
+                read: call,
+                source: Source::Model(kind),
+                entity: entity.clone(),
+                key: None,
+                label: entity,
+                field: None,
+                row,
+                locked: flow.text(m.node(call).span).contains("for_update"),
+                guard: None,
+                check,
+                tracked: false,
+            })
+        }
+
+        fn is_write(&self, flow: &Flow<'_>, call: NodeId) -> bool {
+            call_name(flow.m, call) == Some("store")
+        }
+
+        fn scope(&self, flow: &Flow<'_>, expr: NodeId) -> Option<StateKind> {
+            match last_name(flow.m, expr).as_deref() {
+                Some("lock") => Some(StateKind::Lock),
+                Some("atomic") => Some(StateKind::Transaction),
+                _ => None,
+            }
+        }
+    }
+
+    /// What one `sink(..)` call saw.
+    #[derive(Debug)]
+    struct Sink {
+        origins: Vec<Origin>,
+        /// An await lies between each origin's read and the sink.
+        awaited: bool,
+        in_tx: bool,
+        same_lock: bool,
+    }
+
+    fn module(lang: Lang, src: &str) -> Module {
+        lower(lang, src).unwrap_or_else(|e| panic!("lowering failed: {e:?}"))
+    }
+
+    fn sinks(lang: Lang, src: &str) -> Vec<Sink> {
+        let m = module(lang, src);
+        let mut out = Vec::new();
+        for i in 0..m.functions.len() {
+            let f = FuncId(i as u32);
+            let lambdas = lambda_nodes(&m);
+            let mut flow = Flow::new(&m, src, f, &Test, lambdas.get(&f).copied());
+            flow.run(&mut |flow, n| {
+                if matches!(m.kind(n), Kind::Call { .. })
+                    && call_name(&m, n) == Some("sink")
+                    && m.owner(n) == f
+                    && let Some(a) = args(&m, n).first()
+                {
+                    let origins = flow.eval(a.value);
+                    let end = m.node(n).span.end;
+                    let awaited = origins
+                        .iter()
+                        .any(|o| flow.await_between(m.node(o.read).span, end));
+                    let same_lock = origins.iter().any(|o| flow.same_lock(o.read, n));
+                    out.push(Sink {
+                        origins,
+                        awaited,
+                        in_tx: flow.in_transaction(n),
+                        same_lock,
+                    });
+                }
+            });
+        }
+        out
+    }
+
+    fn one(lang: Lang, src: &str) -> Sink {
+        let mut s = sinks(lang, src);
+        assert_eq!(s.len(), 1, "expected one sink in {src}");
+        s.remove(0)
+    }
+
+    fn fields(s: &Sink) -> Vec<Option<String>> {
+        s.origins.iter().map(|o| o.field.clone()).collect()
+    }
+
+    #[test]
+    fn assignment_and_attribute_carry_the_read() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    row = db.load(pk)\n    n = row.stock\n    m = n\n    sink(m)\n",
+        );
+        assert_eq!(s.origins.len(), 1);
+        let o = &s.origins[0];
+        assert_eq!(o.entity, "db");
+        assert_eq!(o.field.as_deref(), Some("stock"));
+        assert_eq!(o.label, "row.stock");
+        assert!(!o.row);
+    }
+
+    #[test]
+    fn the_row_itself_stays_a_row_under_its_new_name() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    item = db.load(pk)\n    sink(item)\n",
+        );
+        assert!(s.origins[0].row);
+        assert_eq!(s.origins[0].label, "item");
+    }
+
+    #[test]
+    fn a_later_assignment_replaces_the_binding() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    n = db.load(pk).stock\n    n = 3\n    sink(n)\n",
+        );
+        assert!(s.origins.is_empty());
+    }
+
+    #[test]
+    fn arithmetic_and_augmented_assignment() {
+        let s = one(
+            Lang::Python,
+            "def f(pk, q):\n    row = db.load(pk)\n    left = row.stock - q * 2\n    left += 1\n    sink(left)\n",
+        );
+        assert_eq!(fields(&s), vec![Some("stock".to_string())]);
+
+        let s = one(
+            Lang::Python,
+            "def f(pk, q):\n    total = 0\n    row = db.load(pk)\n    total += row.stock\n    sink(total)\n",
+        );
+        assert_eq!(fields(&s), vec![Some("stock".to_string())]);
+    }
+
+    #[test]
+    fn comparisons_do_not_carry_the_value() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    row = db.load(pk)\n    low = row.stock < 5\n    sink(low)\n",
+        );
+        assert!(s.origins.is_empty());
+    }
+
+    #[test]
+    fn fstrings_and_templates() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    row = db.load(pk)\n    s = f\"{row.name}!\"\n    sink(s)\n",
+        );
+        assert_eq!(fields(&s), vec![Some("name".to_string())]);
+
+        let s = one(
+            Lang::TypeScript,
+            "async function f(id: string) {\n  const row = await db.load(id);\n  const s = `${row.name}!`;\n  sink(s);\n}\n",
+        );
+        assert_eq!(fields(&s), vec![Some("name".to_string())]);
+    }
+
+    #[test]
+    fn helper_calls_and_conversions_take_the_value_along() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    row = db.load(pk)\n    left = remaining(row)\n    sink(int(left))\n",
+        );
+        assert_eq!(s.origins.len(), 1);
+        assert!(
+            !s.origins[0].row,
+            "a helper's result is a value, not the row"
+        );
+
+        let s = one(
+            Lang::Rust,
+            "fn f(db: &Db) {\n    let n = db.peek(\"k\").unwrap_or(0);\n    sink(n + 1);\n}\n",
+        );
+        assert_eq!(s.origins.len(), 1);
+        assert_eq!(s.origins[0].source, Source::Model(StateKind::Key));
+    }
+
+    #[test]
+    fn writes_carry_no_value() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    row = db.load(pk)\n    r = db.store(row)\n    sink(r)\n",
+        );
+        assert!(s.origins.is_empty());
+    }
+
+    #[test]
+    fn destructuring_takes_the_field() {
+        let s = one(
+            Lang::TypeScript,
+            "async function f(id: string) {\n  const { stock } = await db.load(id);\n  sink(stock - 1);\n}\n",
+        );
+        assert_eq!(fields(&s), vec![Some("stock".to_string())]);
+    }
+
+    #[test]
+    fn checks_are_marked() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    n = db.exists(pk)\n    sink(n)\n",
+        );
+        assert!(s.origins[0].check);
+    }
+
+    #[test]
+    fn await_between_read_and_write() {
+        let s = one(
+            Lang::Python,
+            "async def f(pk, c):\n    row = db.load(pk)\n    extra = await c.fetch()\n    sink(row.n + extra)\n",
+        );
+        assert!(s.awaited);
+
+        let s = one(
+            Lang::Python,
+            "async def f(pk, c):\n    extra = await c.fetch()\n    row = db.load(pk)\n    sink(row.n + extra)\n",
+        );
+        assert!(!s.awaited, "the await completes before the read");
+
+        let s = one(
+            Lang::TypeScript,
+            "async function f(id: string) {\n  const row = db.load(id);\n  await tick();\n  sink(row.n);\n}\n",
+        );
+        assert!(s.awaited);
+    }
+
+    #[test]
+    fn lock_scopes() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    with lock(pk):\n        row = db.load(pk)\n        sink(row.n + 1)\n",
+        );
+        assert!(s.same_lock);
+
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    with lock(pk):\n        row = db.load(pk)\n    with lock(pk):\n        sink(row.n + 1)\n",
+        );
+        assert!(!s.same_lock, "two lock scopes are two steps");
+
+        let s = one(
+            Lang::TypeScript,
+            "async function f(id: string) {\n  await lock(async () => {\n    const row = await db.load(id);\n    sink(row.n + 1);\n  });\n}\n",
+        );
+        assert!(s.same_lock, "a callback of a lock call is inside the lock");
+    }
+
+    #[test]
+    fn transaction_scopes() {
+        let s = one(
+            Lang::Python,
+            "@atomic\ndef f(pk):\n    row = db.load(pk)\n    sink(row.n)\n",
+        );
+        assert!(s.in_tx);
+
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    with atomic():\n        row = db.load(pk)\n    sink(row.n)\n",
+        );
+        assert!(!s.in_tx);
+    }
+
+    #[test]
+    fn embedded_select_and_for_update() {
+        let src = "def f(cur, pk):\n    cur.execute(\"SELECT n FROM items WHERE id = %s\", [pk])\n    n = cur.fetchone()[0]\n    sink(n + 1)\n";
+        let s = one(Lang::Python, src);
+        assert_eq!(s.origins.len(), 1);
+        assert_eq!(s.origins[0].source, Source::Sql);
+        assert_eq!(s.origins[0].entity, "items");
+        assert!(!s.origins[0].locked);
+
+        let src = "def f(cur, pk):\n    q = \"SELECT n FROM items WHERE id = %s FOR UPDATE\"\n    cur.execute(q, [pk])\n    n = cur.fetchone()[0]\n    sink(n + 1)\n";
+        let s = one(Lang::Python, src);
+        assert!(s.origins[0].locked, "FOR UPDATE through a variable");
+
+        let src = "async function f(id: string) {\n  const { rows } = await pool.query(`SELECT n FROM items WHERE id = ${id}`);\n  sink(rows[0].n + 1);\n}\n";
+        let s = one(Lang::TypeScript, src);
+        assert_eq!(s.origins.len(), 1);
+        assert_eq!(s.origins[0].source, Source::Sql);
+    }
+
+    #[test]
+    fn locking_reads_are_marked() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    row = db.for_update().load(pk)\n    sink(row.n - 1)\n",
+        );
+        assert!(s.origins[0].locked);
+    }
+
+    #[test]
+    fn instance_attributes() {
+        let s = one(
+            Lang::Python,
+            "class C:\n    async def f(self, c):\n        cur = self.total\n        await c.fetch()\n        sink(cur + 1)\n",
+        );
+        assert_eq!(s.origins[0].source, Source::Instance);
+        assert_eq!(s.origins[0].entity, "self.total");
+        assert!(s.awaited);
+    }
+
+    #[test]
+    fn string_values_follow_variables_and_concatenation() {
+        let src = "def f(pk):\n    a = \"UPDATE t \"\n    q = a + \"SET n = 1\"\n    sink(q)\n";
+        let m = module(Lang::Python, src);
+        let f = FuncId(1);
+        let mut flow = Flow::new(&m, src, f, &Test, None);
+        let mut got = Vec::new();
+        flow.run(&mut |flow, n| {
+            if call_name(&m, n) == Some("sink")
+                && let Some(a) = args(&m, n).first()
+            {
+                got.push(flow.string_value(a.value));
+            }
+        });
+        assert_eq!(got, vec![Some("UPDATE t SET n = 1".to_string())]);
+    }
+}
