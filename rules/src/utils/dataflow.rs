@@ -12,7 +12,7 @@
 //! function. The flow also answers what lies between a read and a write: an
 //! `await`, a lock scope, a transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use faultline_ir::{BinOp, FuncId, Kind, Module, NodeId, Span};
 
@@ -29,6 +29,9 @@ pub enum Source {
     Sql,
     /// An attribute of `self`/`this`.
     Instance,
+    /// A module-level variable (a Python global, a JS top-level `let` or
+    /// object), or an entry or field of one.
+    Global,
 }
 
 /// One read of shared state, carried by the values derived from it.
@@ -97,6 +100,8 @@ pub struct Flow<'a> {
     awaits: Vec<Span>,
     outer: Vec<Scope>,
     depth: usize,
+    globals: HashSet<String>,
+    assignable: HashSet<String>,
 }
 
 const MAX_DEPTH: usize = 400;
@@ -123,7 +128,10 @@ impl<'a> Flow<'a> {
             awaits: Vec::new(),
             outer: Vec::new(),
             depth: 0,
+            globals: HashSet::new(),
+            assignable: HashSet::new(),
         };
+        (flow.globals, flow.assignable) = module_state_in(m, source, func);
         let body = m.function(func).body;
         let mut awaits = Vec::new();
         m.walk(body, &mut |n| match m.kind(n) {
@@ -314,6 +322,25 @@ impl<'a> Flow<'a> {
             Kind::Name(n) => {
                 if let Some(v) = self.vars.get(n) {
                     out.extend(v.iter().cloned());
+                } else if self.globals.contains(n) {
+                    out.push(global_origin(e, n, None, n.clone()));
+                }
+            }
+            Kind::Attr { object, name } if matches!(m.kind(*object), Kind::Name(g) if self.is_global(g)) => {
+                if let Kind::Name(g) = m.kind(*object) {
+                    out.push(global_origin(
+                        e,
+                        g,
+                        Some(name.clone()),
+                        format!("{g}.{name}"),
+                    ));
+                }
+            }
+            Kind::Index { object, index } if matches!(m.kind(*object), Kind::Name(g) if self.is_global(g)) => {
+                if let Kind::Name(g) = m.kind(*object) {
+                    let key = self.text(m.node(*index).span);
+                    let label = format!("{g}[{key}]");
+                    out.push(global_origin(e, g, Some(key), label));
                 }
             }
             Kind::Attr { object, name } => {
@@ -490,6 +517,20 @@ impl<'a> Flow<'a> {
         }
     }
 
+    /// Whether a name is a module-level variable in this function (not
+    /// shadowed by a parameter or a local of it or of a function around it)
+    /// and no value read in this function is bound to it.
+    pub fn is_global(&self, name: &str) -> bool {
+        self.globals.contains(name) && !self.vars.contains_key(name)
+    }
+
+    /// Whether assigning to a name in this function assigns the
+    /// module-level variable (Python: declared `global`; JS: not declared
+    /// locally).
+    pub fn assigns_global(&self, name: &str) -> bool {
+        self.assignable.contains(name)
+    }
+
     /// The source text of a span.
     pub fn text(&self, span: Span) -> String {
         self.source
@@ -555,6 +596,184 @@ fn field_of(o: &Origin, field: Option<&str>) -> Origin {
         }
     }
     o
+}
+
+fn global_origin(read: NodeId, entity: &str, key: Option<String>, label: String) -> Origin {
+    Origin {
+        read,
+        source: Source::Global,
+        entity: entity.to_string(),
+        key,
+        label,
+        field: None,
+        row: false,
+        locked: false,
+        guard: None,
+        check: false,
+        tracked: false,
+    }
+}
+
+/// Whether a module-level value is state a function may change: a number,
+/// boolean or `None`/`null`, a dict/object or list/array literal, or a new
+/// collection (`new Map()`, `dict()`, `defaultdict(int)`).
+fn is_state_value(m: &Module, v: NodeId) -> bool {
+    match m.kind(v) {
+        Kind::Num(_) | Kind::Bool(_) | Kind::Null | Kind::Object { .. } | Kind::Array(_) => true,
+        Kind::Call { .. } | Kind::New { .. } => matches!(
+            call_name(m, v),
+            Some(
+                "Map"
+                    | "Set"
+                    | "dict"
+                    | "list"
+                    | "set"
+                    | "defaultdict"
+                    | "Counter"
+                    | "OrderedDict"
+                    | "deque"
+            )
+        ),
+        _ => false,
+    }
+}
+
+/// The module-level variables a function sees (not shadowed by its own
+/// parameters and locals or those of the functions around it), and those of
+/// them it assigns when it assigns the bare name. Rust has no mutable
+/// module state outside `static`s behind locks (modeled as guards).
+fn module_state_in(m: &Module, source: &str, func: FuncId) -> (HashSet<String>, HashSet<String>) {
+    let mut globals = HashSet::new();
+    let mut assignable = HashSet::new();
+    if func == FuncId(0) || m.language == faultline_ir::Language::Rust {
+        return (globals, assignable);
+    }
+    let Kind::Block(stmts) = m.kind(m.function(FuncId(0)).body) else {
+        return (globals, assignable);
+    };
+    let mut defined: HashMap<String, usize> = HashMap::new();
+    for s in stmts {
+        if let Kind::Assign {
+            targets,
+            value: Some(v),
+            op: None,
+            ..
+        } = m.kind(*s)
+            && let [t] = targets.as_slice()
+            && let Kind::Name(n) = m.kind(*t)
+        {
+            *defined.entry(n.clone()).or_default() += 1;
+            if is_state_value(m, *v) {
+                globals.insert(n.clone());
+            }
+        }
+    }
+    // A name bound twice at module level is configuration, not a counter.
+    globals.retain(|n| defined.get(n).copied() == Some(1));
+    if globals.is_empty() {
+        return (globals, assignable);
+    }
+    let python = m.language == faultline_ir::Language::Python;
+    let mut cur = Some(func);
+    let mut first = true;
+    while let Some(f) = cur {
+        if f == FuncId(0) {
+            break;
+        }
+        let (locals, declared) = locals_of(m, source, f, python);
+        if first {
+            for g in &globals {
+                if python {
+                    if declared.contains(g) {
+                        assignable.insert(g.clone());
+                    }
+                } else if !locals.contains(g) {
+                    assignable.insert(g.clone());
+                }
+            }
+            first = false;
+        }
+        globals.retain(|g| !locals.contains(g) || declared.contains(g));
+        cur = m.function(f).parent;
+    }
+    assignable.retain(|g| globals.contains(g));
+    (globals, assignable)
+}
+
+/// The names a function binds locally (parameters, declarations, Python
+/// assignments, loop and `with` targets) and the names it declares `global`.
+fn locals_of(
+    m: &Module,
+    source: &str,
+    f: FuncId,
+    python: bool,
+) -> (HashSet<String>, HashSet<String>) {
+    let mut locals = HashSet::new();
+    let mut declared = HashSet::new();
+    for p in &m.function(f).params {
+        for w in p
+            .name
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+            .filter(|w| !w.is_empty())
+        {
+            locals.insert(w.to_string());
+        }
+    }
+    let names = |t: NodeId, out: &mut HashSet<String>| {
+        m.walk(t, &mut |x| {
+            if let Kind::Name(n) = m.kind(x) {
+                out.insert(n.clone());
+            }
+        });
+    };
+    for n in crate::utils::function_nodes(m, f, false) {
+        match m.kind(n) {
+            Kind::Assign { targets, .. } => {
+                // JS declarations are statements; a JS assignment to an
+                // existing variable is an expression statement.
+                let declaration = python
+                    || m.parent(n)
+                        .is_some_and(|p| !matches!(m.kind(p), Kind::ExprStmt { .. }));
+                if declaration {
+                    for t in targets {
+                        if matches!(
+                            m.kind(*t),
+                            Kind::Name(_) | Kind::Object { .. } | Kind::Array(_) | Kind::Other(_)
+                        ) {
+                            names(*t, &mut locals);
+                        }
+                    }
+                }
+            }
+            Kind::Loop {
+                target: Some(t), ..
+            } => names(*t, &mut locals),
+            Kind::With { items, .. } => {
+                for it in items {
+                    if let Some(t) = it.target {
+                        names(t, &mut locals);
+                    }
+                }
+            }
+            Kind::FuncDef(g) => {
+                locals.insert(m.function(*g).name.clone());
+            }
+            Kind::Other(kids) if python => {
+                let text = source
+                    .get(m.node(n).span.start as usize..m.node(n).span.end as usize)
+                    .unwrap_or("");
+                if text.starts_with("global") {
+                    for k in kids {
+                        if let Kind::Name(x) = m.kind(*k) {
+                            declared.insert(x.clone());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (locals, declared)
 }
 
 fn looks_like_sql(text: &str) -> bool {
