@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use faultline_ir::{Kind, NodeId, UnOp};
+use faultline_ir::{BinOp, Kind, NodeId, UnOp};
 
 use crate::models::{Models, Table};
 use crate::models::{StateKind, StateRole};
@@ -22,8 +22,9 @@ declare_rule! {
     /// step: an ORM row loaded and saved, a `SELECT` followed by an `UPDATE`
     /// with the computed value, a cache or Redis `get` then `set`, an atomic
     /// `load` then `store`, a value read under one lock guard and written
-    /// under another, or an attribute of `self`/`this` read before an
-    /// `await` and assigned after it.
+    /// under another, or an attribute of `self`/`this` or a module-level
+    /// variable (a Python `global`, a module dict, a JS top-level `let` or
+    /// object) read before an `await` and assigned after it.
     ///
     /// ## Why is this bad?
     /// Two requests that run the same code at the same time both read the
@@ -69,6 +70,14 @@ declare_rule! {
     /// function and the write in another are not seen. A transaction alone
     /// does not make a read-modify-write safe under the default isolation
     /// level, so reads inside one are still reported unless they lock.
+    ///
+    /// Known misses: a full-row `save()` after setting a field to a value
+    /// not derived from the row (it overwrites the other columns a
+    /// concurrent writer changed); an aggregate (`count()`, a sum over
+    /// fetched rows) recomputed and stored in another row; a module-level
+    /// `Map`/`dict` changed through a method (`hits.set(k, n + 1)`) rather
+    /// than an assignment; sea-orm `ActiveModel` updates; module-level
+    /// values changed from threads rather than across an `await`.
     pub struct ReadModifyWrite => {
         id: "race/read-modify-write",
         family: Race,
@@ -82,6 +91,9 @@ declare_rule! {
 
 const INSTANCE_FIX: &str =
     "a lock held across the `await`, or an atomic update of the store behind it";
+
+const GLOBAL_FIX: &str =
+    "a lock held across the `await`, or state kept in a store with atomic updates";
 
 impl Rule for ReadModifyWrite {
     fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
@@ -150,6 +162,7 @@ impl Rule for ReadModifyWrite {
 fn default_fix(o: &Origin) -> &'static str {
     match o.source {
         Source::Instance => INSTANCE_FIX,
+        Source::Global => GLOBAL_FIX,
         Source::Sql => "`UPDATE … SET x = x + ?` or `SELECT … FOR UPDATE` in a transaction",
         Source::Model(StateKind::Atomic) => "`fetch_add`, `compare_exchange` or `fetch_update`",
         Source::Model(StateKind::Guard) => "one guard held across the read and the write",
@@ -171,6 +184,10 @@ fn assign(
     found: &mut Found,
 ) {
     let m = flow.m;
+    if let Some(o) = global_write(flow, at, target, vals) {
+        found.push((at, o, Some(GLOBAL_FIX.to_string())));
+        return;
+    }
     match m.kind(target) {
         Kind::Attr { object, name } => {
             if let Kind::Name(obj) = m.kind(*object) {
@@ -217,6 +234,51 @@ fn assign(
         }
         _ => {}
     }
+}
+
+/// `counter = current + extra`, `stats.served = before + 1`,
+/// `hits[page] = n + 1` where the module-level value was read before an
+/// `await` that lies before the write, outside one lock scope.
+fn global_write(flow: &Flow<'_>, at: NodeId, target: NodeId, vals: &[Origin]) -> Option<Origin> {
+    let m = flow.m;
+    let (g, key) = match m.kind(target) {
+        Kind::Name(g) if flow.assigns_global(g) => (g, None),
+        Kind::Attr { object, name } => match m.kind(*object) {
+            Kind::Name(g) if flow.is_global(g) => (g, Some(name.clone())),
+            _ => return None,
+        },
+        Kind::Index { object, index } => match m.kind(*object) {
+            Kind::Name(g) if flow.is_global(g) => (g, Some(flow.text(m.node(*index).span))),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    // `cached = cached || await load()`: a lazy default, the same value
+    // whoever writes last.
+    if let Kind::Assign { value, op, .. } = m.kind(at)
+        && (matches!(op, Some(BinOp::Or | BinOp::Nullish | BinOp::And))
+            || value.is_some_and(|v| {
+                matches!(
+                    m.kind(strip(m, v)),
+                    Kind::Binary {
+                        op: BinOp::Or | BinOp::Nullish,
+                        ..
+                    }
+                )
+            }))
+    {
+        return None;
+    }
+    let end = m.node(at).span.end;
+    vals.iter()
+        .find(|o| {
+            o.source == Source::Global
+                && o.entity == *g
+                && (o.key.is_none() || key.is_none() || o.key == key)
+                && flow.await_between(m.node(o.read).span, end)
+                && !flow.same_lock(o.read, at)
+        })
+        .cloned()
 }
 
 fn call(

@@ -11,7 +11,7 @@ use crate::external_call::helpers::{external_call, http_method};
 use crate::models::{ArgSpec, ConditionSpec, EffectKind, EffectModel, RetryModel};
 use crate::utils::sql::{self, SqlKind};
 use crate::utils::{
-    args, call_name, callee, collect, literal_text, segs, strip, strip_await, text,
+    args, call_name, callee, collect, literal_text, receiver, segs, strip, strip_await, text,
 };
 
 /// Which requests a retrying client or session repeats.
@@ -870,10 +870,228 @@ pub fn retry_loop(cx: &Context<'_>, id: NodeId) -> Option<(Vec<NodeId>, bool)> {
             _ => {}
         }
     }
+    if roots.is_empty() && status_retry(m, &nodes, *body) {
+        return Some((vec![*body], false));
+    }
     if roots.is_empty() {
         None
     } else {
         Some((roots, all_connection))
+    }
+}
+
+/// Fields and methods that give a response's status, and methods that test
+/// it. A status test of a response made in the loop decides whether the
+/// loop goes round again.
+const STATUS_FIELDS: &[&str] = &["status_code", "status", "statusCode"];
+const SUCCESS_TESTS: &[&str] = &["ok", "is_success"];
+const FAILURE_TESTS: &[&str] = &["is_server_error", "is_client_error"];
+
+/// A loop that retries on the response status rather than on an error:
+/// the response of a call made in the loop is tested, a failing status goes
+/// round again (`continue`, or falling through) and a good one leaves the
+/// loop (`return`/`break`).
+fn status_retry(m: &Module, nodes: &[NodeId], body: NodeId) -> bool {
+    let mut bound = std::collections::HashSet::new();
+    for n in nodes {
+        if let Kind::Assign {
+            targets,
+            value: Some(v),
+            ..
+        } = m.kind(*n)
+        {
+            let mut call = false;
+            m.walk(*v, &mut |x| call |= matches!(m.kind(x), Kind::Call { .. }));
+            if call {
+                for t in targets {
+                    if let Kind::Name(x) = m.kind(*t) {
+                        bound.insert(x.clone());
+                    }
+                }
+            }
+        }
+    }
+    if bound.is_empty() || !contains_exit(m, body) {
+        return false;
+    }
+    let top: Vec<NodeId> = match m.kind(body) {
+        Kind::Block(v) => v.clone(),
+        _ => vec![body],
+    };
+    for n in nodes {
+        let Kind::If { cond, then, els } = m.kind(*n) else {
+            continue;
+        };
+        let Some(success) = status_polarity(m, *cond, &bound) else {
+            continue;
+        };
+        let (on_success, on_failure) = if success {
+            (Some(*then), *els)
+        } else {
+            (*els, Some(*then))
+        };
+        if on_failure.is_some_and(|f| has_continue(m, f) && !always_throws(m, f)) {
+            return true;
+        }
+        // `if ok: return r` directly in the loop, and nothing after it
+        // that always leaves the loop: a failure goes round again.
+        let Some(pos) = top
+            .iter()
+            .position(|x| x == n || m.node(*x).span == m.node(*n).span)
+        else {
+            continue;
+        };
+        if on_success.is_some_and(|s| contains_exit(m, s))
+            && on_failure.is_none_or(|f| !always_exits(m, f))
+            && !top.iter().skip(pos + 1).any(|x| always_exits(m, *x))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+fn always_throws(m: &Module, id: NodeId) -> bool {
+    match m.kind(id) {
+        Kind::Throw(_) => true,
+        Kind::Block(v) => v.last().is_some_and(|l| always_throws(m, *l)),
+        Kind::ExprStmt { expr, .. } => always_throws(m, *expr),
+        _ => false,
+    }
+}
+
+/// Whether `continue` (of this loop) is under a node.
+fn has_continue(m: &Module, id: NodeId) -> bool {
+    let mut stack = vec![id];
+    while let Some(n) = stack.pop() {
+        match m.kind(n) {
+            Kind::Continue => return true,
+            Kind::Loop { .. } => {}
+            _ => stack.extend(m.children(n)),
+        }
+    }
+    false
+}
+
+/// Whether a condition tests a response's status for success (`Some(true)`:
+/// `r.ok`, `status == 200`, `status < 500`, `is_success()`) or failure
+/// (`Some(false)`: `not r.ok`, `status >= 500`, `status in (502, 503)`).
+fn status_polarity(
+    m: &Module,
+    cond: NodeId,
+    bound: &std::collections::HashSet<String>,
+) -> Option<bool> {
+    let rooted = |e: NodeId| {
+        let mut cur = e;
+        for _ in 0..8 {
+            match m.kind(cur) {
+                Kind::Name(n) => return bound.contains(n),
+                Kind::Attr { object, .. } => cur = *object,
+                Kind::Call { .. } => match receiver(m, cur) {
+                    Some(r) => cur = r,
+                    None => return false,
+                },
+                Kind::Await(x) | Kind::Question(x) => cur = *x,
+                _ => return false,
+            }
+        }
+        false
+    };
+    let is_status = |e: NodeId| {
+        let e = strip(m, e);
+        let named = match m.kind(e) {
+            Kind::Attr { name, .. } => STATUS_FIELDS.contains(&name.as_str()),
+            Kind::Call { .. } => {
+                let mut cur = e;
+                // `resp.status().as_u16()`
+                if call_name(m, cur) == Some("as_u16")
+                    && let Some(r) = receiver(m, cur)
+                {
+                    cur = strip(m, r);
+                }
+                call_name(m, cur).is_some_and(|c| STATUS_FIELDS.contains(&c))
+            }
+            _ => false,
+        };
+        named && rooted(e)
+    };
+    let num = |e: NodeId| match m.kind(strip(m, e)) {
+        Kind::Num(s) => s.replace('_', "").parse::<u32>().ok(),
+        _ => None,
+    };
+    let good = |n: u32| (200..300).contains(&n);
+    match m.kind(cond) {
+        Kind::Unary {
+            op: faultline_ir::UnOp::Not,
+            operand,
+        } => status_polarity(m, *operand, bound).map(|b| !b),
+        Kind::Binary {
+            op: BinOp::And | BinOp::Or,
+            lhs,
+            rhs,
+        } => match (
+            status_polarity(m, *lhs, bound),
+            status_polarity(m, *rhs, bound),
+        ) {
+            (Some(a), Some(b)) if a == b => Some(a),
+            (Some(a), None) | (None, Some(a)) => Some(a),
+            _ => None,
+        },
+        Kind::Binary {
+            op: op @ (BinOp::In | BinOp::NotIn),
+            lhs,
+            rhs,
+        } if is_status(*lhs) => {
+            let (Kind::Array(items) | Kind::Other(items)) = m.kind(strip(m, *rhs)) else {
+                return None;
+            };
+            let codes: Option<Vec<u32>> = items.iter().map(|i| num(*i)).collect();
+            let codes = codes.filter(|c| !c.is_empty())?;
+            let all_good = if codes.iter().all(|c| good(*c)) {
+                true
+            } else if codes.iter().all(|c| *c >= 400) {
+                false
+            } else {
+                return None;
+            };
+            Some(all_good == (*op == BinOp::In))
+        }
+        Kind::Binary { op, lhs, rhs } if op.is_comparison() => {
+            let (n, op) = if is_status(*lhs) {
+                (num(*rhs)?, *op)
+            } else if is_status(*rhs) {
+                let flipped = match op {
+                    BinOp::Lt => BinOp::Gt,
+                    BinOp::LtE => BinOp::GtE,
+                    BinOp::Gt => BinOp::Lt,
+                    BinOp::GtE => BinOp::LtE,
+                    o => *o,
+                };
+                (num(*lhs)?, flipped)
+            } else {
+                return None;
+            };
+            match op {
+                BinOp::Eq | BinOp::Is => Some(good(n)),
+                BinOp::NotEq | BinOp::IsNot => Some(!good(n)),
+                BinOp::Lt if n > 200 && n <= 500 => Some(true),
+                BinOp::LtE if (200..500).contains(&n) => Some(true),
+                BinOp::Gt if n >= 299 => Some(false),
+                BinOp::GtE if n >= 300 => Some(false),
+                _ => None,
+            }
+        }
+        Kind::Attr { object, name }
+            if SUCCESS_TESTS.contains(&name.as_str()) && rooted(*object) =>
+        {
+            Some(true)
+        }
+        Kind::Call { .. } if rooted(cond) => match call_name(m, cond) {
+            Some(c) if SUCCESS_TESTS.contains(&c) => Some(true),
+            Some(c) if FAILURE_TESTS.contains(&c) => Some(false),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

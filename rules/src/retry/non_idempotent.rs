@@ -31,8 +31,9 @@ declare_rule! {
     /// session, axios-retry with `isRetryableError`, got `retry.methods`,
     /// reqwest-retry middleware), a job that is re-run on failure (Celery
     /// `autoretry_for` / `self.retry()`, rq `Retry`, BullMQ `attempts`), a
-    /// hand-written loop that catches the failure and goes round again, or a
-    /// same-file helper that does one of these.
+    /// hand-written loop that catches the failure, or tests the response
+    /// status (`if r.status_code >= 500: continue`, `if (res.ok) return`),
+    /// and goes round again, or a same-file helper that does one of these.
     ///
     /// ## Why is this bad?
     /// A failure is not proof that nothing happened. A timeout after the
@@ -87,8 +88,12 @@ declare_rule! {
     /// ## Known problems
     /// Only code in the same file is followed: a retrying client or a
     /// helper built in another module, and a Celery or BullMQ processor
-    /// defined away from its queue, are not seen. Loops that retry on a
-    /// status code without catching an error are not recognized.
+    /// defined away from its queue, are not seen. A status-code loop is
+    /// recognized when it tests the status of a response made in the loop
+    /// against a literal code or with `ok` / `is_success()` /
+    /// `is_server_error()`; a status compared with a named set of codes
+    /// (`in RETRY_CODES`) is not. A `tenacity.Retrying(...)` object called
+    /// with a function (`Retrying(...)(send, order)`) is not followed.
     pub struct NonIdempotent => {
         id: "retry/non-idempotent",
         family: Retry,

@@ -12,7 +12,7 @@
 //! function. The flow also answers what lies between a read and a write: an
 //! `await`, a lock scope, a transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use faultline_ir::{BinOp, FuncId, Kind, Module, NodeId, Span};
 
@@ -29,6 +29,9 @@ pub enum Source {
     Sql,
     /// An attribute of `self`/`this`.
     Instance,
+    /// A module-level variable (a Python global, a JS top-level `let` or
+    /// object), or an entry or field of one.
+    Global,
 }
 
 /// One read of shared state, carried by the values derived from it.
@@ -97,6 +100,8 @@ pub struct Flow<'a> {
     awaits: Vec<Span>,
     outer: Vec<Scope>,
     depth: usize,
+    globals: HashSet<String>,
+    assignable: HashSet<String>,
 }
 
 const MAX_DEPTH: usize = 400;
@@ -123,7 +128,10 @@ impl<'a> Flow<'a> {
             awaits: Vec::new(),
             outer: Vec::new(),
             depth: 0,
+            globals: HashSet::new(),
+            assignable: HashSet::new(),
         };
+        (flow.globals, flow.assignable) = module_state_in(m, source, func);
         let body = m.function(func).body;
         let mut awaits = Vec::new();
         m.walk(body, &mut |n| match m.kind(n) {
@@ -314,6 +322,25 @@ impl<'a> Flow<'a> {
             Kind::Name(n) => {
                 if let Some(v) = self.vars.get(n) {
                     out.extend(v.iter().cloned());
+                } else if self.globals.contains(n) {
+                    out.push(global_origin(e, n, None, n.clone()));
+                }
+            }
+            Kind::Attr { object, name } if matches!(m.kind(*object), Kind::Name(g) if self.is_global(g)) => {
+                if let Kind::Name(g) = m.kind(*object) {
+                    out.push(global_origin(
+                        e,
+                        g,
+                        Some(name.clone()),
+                        format!("{g}.{name}"),
+                    ));
+                }
+            }
+            Kind::Index { object, index } if matches!(m.kind(*object), Kind::Name(g) if self.is_global(g)) => {
+                if let Kind::Name(g) = m.kind(*object) {
+                    let key = self.text(m.node(*index).span);
+                    let label = format!("{g}[{key}]");
+                    out.push(global_origin(e, g, Some(key), label));
                 }
             }
             Kind::Attr { object, name } => {
@@ -490,6 +517,20 @@ impl<'a> Flow<'a> {
         }
     }
 
+    /// Whether a name is a module-level variable in this function (not
+    /// shadowed by a parameter or a local of it or of a function around it)
+    /// and no value read in this function is bound to it.
+    pub fn is_global(&self, name: &str) -> bool {
+        self.globals.contains(name) && !self.vars.contains_key(name)
+    }
+
+    /// Whether assigning to a name in this function assigns the
+    /// module-level variable (Python: declared `global`; JS: not declared
+    /// locally).
+    pub fn assigns_global(&self, name: &str) -> bool {
+        self.assignable.contains(name)
+    }
+
     /// The source text of a span.
     pub fn text(&self, span: Span) -> String {
         self.source
@@ -557,6 +598,184 @@ fn field_of(o: &Origin, field: Option<&str>) -> Origin {
     o
 }
 
+fn global_origin(read: NodeId, entity: &str, key: Option<String>, label: String) -> Origin {
+    Origin {
+        read,
+        source: Source::Global,
+        entity: entity.to_string(),
+        key,
+        label,
+        field: None,
+        row: false,
+        locked: false,
+        guard: None,
+        check: false,
+        tracked: false,
+    }
+}
+
+/// Whether a module-level value is state a function may change: a number,
+/// boolean or `None`/`null`, a dict/object or list/array literal, or a new
+/// collection (`new Map()`, `dict()`, `defaultdict(int)`).
+fn is_state_value(m: &Module, v: NodeId) -> bool {
+    match m.kind(v) {
+        Kind::Num(_) | Kind::Bool(_) | Kind::Null | Kind::Object { .. } | Kind::Array(_) => true,
+        Kind::Call { .. } | Kind::New { .. } => matches!(
+            call_name(m, v),
+            Some(
+                "Map"
+                    | "Set"
+                    | "dict"
+                    | "list"
+                    | "set"
+                    | "defaultdict"
+                    | "Counter"
+                    | "OrderedDict"
+                    | "deque"
+            )
+        ),
+        _ => false,
+    }
+}
+
+/// The module-level variables a function sees (not shadowed by its own
+/// parameters and locals or those of the functions around it), and those of
+/// them it assigns when it assigns the bare name. Rust has no mutable
+/// module state outside `static`s behind locks (modeled as guards).
+fn module_state_in(m: &Module, source: &str, func: FuncId) -> (HashSet<String>, HashSet<String>) {
+    let mut globals = HashSet::new();
+    let mut assignable = HashSet::new();
+    if func == FuncId(0) || m.language == faultline_ir::Language::Rust {
+        return (globals, assignable);
+    }
+    let Kind::Block(stmts) = m.kind(m.function(FuncId(0)).body) else {
+        return (globals, assignable);
+    };
+    let mut defined: HashMap<String, usize> = HashMap::new();
+    for s in stmts {
+        if let Kind::Assign {
+            targets,
+            value: Some(v),
+            op: None,
+            ..
+        } = m.kind(*s)
+            && let [t] = targets.as_slice()
+            && let Kind::Name(n) = m.kind(*t)
+        {
+            *defined.entry(n.clone()).or_default() += 1;
+            if is_state_value(m, *v) {
+                globals.insert(n.clone());
+            }
+        }
+    }
+    // A name bound twice at module level is configuration, not a counter.
+    globals.retain(|n| defined.get(n).copied() == Some(1));
+    if globals.is_empty() {
+        return (globals, assignable);
+    }
+    let python = m.language == faultline_ir::Language::Python;
+    let mut cur = Some(func);
+    let mut first = true;
+    while let Some(f) = cur {
+        if f == FuncId(0) {
+            break;
+        }
+        let (locals, declared) = locals_of(m, source, f, python);
+        if first {
+            for g in &globals {
+                if python {
+                    if declared.contains(g) {
+                        assignable.insert(g.clone());
+                    }
+                } else if !locals.contains(g) {
+                    assignable.insert(g.clone());
+                }
+            }
+            first = false;
+        }
+        globals.retain(|g| !locals.contains(g) || declared.contains(g));
+        cur = m.function(f).parent;
+    }
+    assignable.retain(|g| globals.contains(g));
+    (globals, assignable)
+}
+
+/// The names a function binds locally (parameters, declarations, Python
+/// assignments, loop and `with` targets) and the names it declares `global`.
+fn locals_of(
+    m: &Module,
+    source: &str,
+    f: FuncId,
+    python: bool,
+) -> (HashSet<String>, HashSet<String>) {
+    let mut locals = HashSet::new();
+    let mut declared = HashSet::new();
+    for p in &m.function(f).params {
+        for w in p
+            .name
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+            .filter(|w| !w.is_empty())
+        {
+            locals.insert(w.to_string());
+        }
+    }
+    let names = |t: NodeId, out: &mut HashSet<String>| {
+        m.walk(t, &mut |x| {
+            if let Kind::Name(n) = m.kind(x) {
+                out.insert(n.clone());
+            }
+        });
+    };
+    for n in crate::utils::function_nodes(m, f, false) {
+        match m.kind(n) {
+            Kind::Assign { targets, .. } => {
+                // JS declarations are statements; a JS assignment to an
+                // existing variable is an expression statement.
+                let declaration = python
+                    || m.parent(n)
+                        .is_some_and(|p| !matches!(m.kind(p), Kind::ExprStmt { .. }));
+                if declaration {
+                    for t in targets {
+                        if matches!(
+                            m.kind(*t),
+                            Kind::Name(_) | Kind::Object { .. } | Kind::Array(_) | Kind::Other(_)
+                        ) {
+                            names(*t, &mut locals);
+                        }
+                    }
+                }
+            }
+            Kind::Loop {
+                target: Some(t), ..
+            } => names(*t, &mut locals),
+            Kind::With { items, .. } => {
+                for it in items {
+                    if let Some(t) = it.target {
+                        names(t, &mut locals);
+                    }
+                }
+            }
+            Kind::FuncDef(g) => {
+                locals.insert(m.function(*g).name.clone());
+            }
+            Kind::Other(kids) if python => {
+                let text = source
+                    .get(m.node(n).span.start as usize..m.node(n).span.end as usize)
+                    .unwrap_or("");
+                if text.starts_with("global") {
+                    for k in kids {
+                        if let Kind::Name(x) = m.kind(*k) {
+                            declared.insert(x.clone());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (locals, declared)
+}
+
 fn looks_like_sql(text: &str) -> bool {
     let t = text.trim_start().as_bytes();
     let head: Vec<u8> = t.iter().take(7).map(u8::to_ascii_lowercase).collect();
@@ -574,4 +793,356 @@ pub fn lambda_nodes(m: &Module) -> HashMap<FuncId, NodeId> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    //! The flow on its own: a test classifier treats `<x>.load(..)` as a
+    //! read of row `x`, `<x>.peek(..)` as a read of key `<x>`, `<x>.exists(..)`
+    //! as a check, `<x>.store(..)` as a write, and `lock(..)` / `atomic(..)`
+    //! (and the `atomic` decorator) as lock and transaction scopes. The value
+    //! of the first argument of each `sink(..)` call is recorded.
+    use super::*;
+    use faultline_grammars::{Lang, lower};
+
+    struct Test;
+
+    fn last_name(m: &Module, call: NodeId) -> Option<String> {
+        match m.kind(call) {
+            Kind::Call { callee, .. } => match m.kind(*callee) {
+                Kind::Name(n) | Kind::Attr { name: n, .. } => Some(n.clone()),
+                _ => None,
+            },
+            Kind::Name(n) | Kind::Attr { name: n, .. } => Some(n.clone()),
+            _ => None,
+        }
+    }
+
+    impl Classify for Test {
+        fn origin(&self, flow: &Flow<'_>, call: NodeId) -> Option<Origin> {
+            let m = flow.m;
+            let name = call_name(m, call)?;
+            let (kind, row, check) = match name {
+                "load" => (StateKind::Row, true, false),
+                "peek" => (StateKind::Key, false, false),
+                "exists" => (StateKind::Row, false, true),
+                _ => return None,
+            };
+            let entity = receiver(m, call)
+                .map(|r| flow.text(m.node(r).span))
+                .unwrap_or_default();
+            Some(Origin {
+                read: call,
+                source: Source::Model(kind),
+                entity: entity.clone(),
+                key: None,
+                label: entity,
+                field: None,
+                row,
+                locked: flow.text(m.node(call).span).contains("for_update"),
+                guard: None,
+                check,
+                tracked: false,
+            })
+        }
+
+        fn is_write(&self, flow: &Flow<'_>, call: NodeId) -> bool {
+            call_name(flow.m, call) == Some("store")
+        }
+
+        fn scope(&self, flow: &Flow<'_>, expr: NodeId) -> Option<StateKind> {
+            match last_name(flow.m, expr).as_deref() {
+                Some("lock") => Some(StateKind::Lock),
+                Some("atomic") => Some(StateKind::Transaction),
+                _ => None,
+            }
+        }
+    }
+
+    /// What one `sink(..)` call saw.
+    #[derive(Debug)]
+    struct Sink {
+        origins: Vec<Origin>,
+        /// An await lies between each origin's read and the sink.
+        awaited: bool,
+        in_tx: bool,
+        same_lock: bool,
+    }
+
+    fn module(lang: Lang, src: &str) -> Module {
+        lower(lang, src).unwrap_or_else(|e| panic!("lowering failed: {e:?}"))
+    }
+
+    fn sinks(lang: Lang, src: &str) -> Vec<Sink> {
+        let m = module(lang, src);
+        let mut out = Vec::new();
+        for i in 0..m.functions.len() {
+            let f = FuncId(i as u32);
+            let lambdas = lambda_nodes(&m);
+            let mut flow = Flow::new(&m, src, f, &Test, lambdas.get(&f).copied());
+            flow.run(&mut |flow, n| {
+                if matches!(m.kind(n), Kind::Call { .. })
+                    && call_name(&m, n) == Some("sink")
+                    && m.owner(n) == f
+                    && let Some(a) = args(&m, n).first()
+                {
+                    let origins = flow.eval(a.value);
+                    let end = m.node(n).span.end;
+                    let awaited = origins
+                        .iter()
+                        .any(|o| flow.await_between(m.node(o.read).span, end));
+                    let same_lock = origins.iter().any(|o| flow.same_lock(o.read, n));
+                    out.push(Sink {
+                        origins,
+                        awaited,
+                        in_tx: flow.in_transaction(n),
+                        same_lock,
+                    });
+                }
+            });
+        }
+        out
+    }
+
+    fn one(lang: Lang, src: &str) -> Sink {
+        let mut s = sinks(lang, src);
+        assert_eq!(s.len(), 1, "expected one sink in {src}");
+        s.remove(0)
+    }
+
+    fn fields(s: &Sink) -> Vec<Option<String>> {
+        s.origins.iter().map(|o| o.field.clone()).collect()
+    }
+
+    #[test]
+    fn assignment_and_attribute_carry_the_read() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    row = db.load(pk)\n    n = row.stock\n    m = n\n    sink(m)\n",
+        );
+        assert_eq!(s.origins.len(), 1);
+        let o = &s.origins[0];
+        assert_eq!(o.entity, "db");
+        assert_eq!(o.field.as_deref(), Some("stock"));
+        assert_eq!(o.label, "row.stock");
+        assert!(!o.row);
+    }
+
+    #[test]
+    fn the_row_itself_stays_a_row_under_its_new_name() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    item = db.load(pk)\n    sink(item)\n",
+        );
+        assert!(s.origins[0].row);
+        assert_eq!(s.origins[0].label, "item");
+    }
+
+    #[test]
+    fn a_later_assignment_replaces_the_binding() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    n = db.load(pk).stock\n    n = 3\n    sink(n)\n",
+        );
+        assert!(s.origins.is_empty());
+    }
+
+    #[test]
+    fn arithmetic_and_augmented_assignment() {
+        let s = one(
+            Lang::Python,
+            "def f(pk, q):\n    row = db.load(pk)\n    left = row.stock - q * 2\n    left += 1\n    sink(left)\n",
+        );
+        assert_eq!(fields(&s), vec![Some("stock".to_string())]);
+
+        let s = one(
+            Lang::Python,
+            "def f(pk, q):\n    total = 0\n    row = db.load(pk)\n    total += row.stock\n    sink(total)\n",
+        );
+        assert_eq!(fields(&s), vec![Some("stock".to_string())]);
+    }
+
+    #[test]
+    fn comparisons_do_not_carry_the_value() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    row = db.load(pk)\n    low = row.stock < 5\n    sink(low)\n",
+        );
+        assert!(s.origins.is_empty());
+    }
+
+    #[test]
+    fn fstrings_and_templates() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    row = db.load(pk)\n    s = f\"{row.name}!\"\n    sink(s)\n",
+        );
+        assert_eq!(fields(&s), vec![Some("name".to_string())]);
+
+        let s = one(
+            Lang::TypeScript,
+            "async function f(id: string) {\n  const row = await db.load(id);\n  const s = `${row.name}!`;\n  sink(s);\n}\n",
+        );
+        assert_eq!(fields(&s), vec![Some("name".to_string())]);
+    }
+
+    #[test]
+    fn helper_calls_and_conversions_take_the_value_along() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    row = db.load(pk)\n    left = remaining(row)\n    sink(int(left))\n",
+        );
+        assert_eq!(s.origins.len(), 1);
+        assert!(
+            !s.origins[0].row,
+            "a helper's result is a value, not the row"
+        );
+
+        let s = one(
+            Lang::Rust,
+            "fn f(db: &Db) {\n    let n = db.peek(\"k\").unwrap_or(0);\n    sink(n + 1);\n}\n",
+        );
+        assert_eq!(s.origins.len(), 1);
+        assert_eq!(s.origins[0].source, Source::Model(StateKind::Key));
+    }
+
+    #[test]
+    fn writes_carry_no_value() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    row = db.load(pk)\n    r = db.store(row)\n    sink(r)\n",
+        );
+        assert!(s.origins.is_empty());
+    }
+
+    #[test]
+    fn destructuring_takes_the_field() {
+        let s = one(
+            Lang::TypeScript,
+            "async function f(id: string) {\n  const { stock } = await db.load(id);\n  sink(stock - 1);\n}\n",
+        );
+        assert_eq!(fields(&s), vec![Some("stock".to_string())]);
+    }
+
+    #[test]
+    fn checks_are_marked() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    n = db.exists(pk)\n    sink(n)\n",
+        );
+        assert!(s.origins[0].check);
+    }
+
+    #[test]
+    fn await_between_read_and_write() {
+        let s = one(
+            Lang::Python,
+            "async def f(pk, c):\n    row = db.load(pk)\n    extra = await c.fetch()\n    sink(row.n + extra)\n",
+        );
+        assert!(s.awaited);
+
+        let s = one(
+            Lang::Python,
+            "async def f(pk, c):\n    extra = await c.fetch()\n    row = db.load(pk)\n    sink(row.n + extra)\n",
+        );
+        assert!(!s.awaited, "the await completes before the read");
+
+        let s = one(
+            Lang::TypeScript,
+            "async function f(id: string) {\n  const row = db.load(id);\n  await tick();\n  sink(row.n);\n}\n",
+        );
+        assert!(s.awaited);
+    }
+
+    #[test]
+    fn lock_scopes() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    with lock(pk):\n        row = db.load(pk)\n        sink(row.n + 1)\n",
+        );
+        assert!(s.same_lock);
+
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    with lock(pk):\n        row = db.load(pk)\n    with lock(pk):\n        sink(row.n + 1)\n",
+        );
+        assert!(!s.same_lock, "two lock scopes are two steps");
+
+        let s = one(
+            Lang::TypeScript,
+            "async function f(id: string) {\n  await lock(async () => {\n    const row = await db.load(id);\n    sink(row.n + 1);\n  });\n}\n",
+        );
+        assert!(s.same_lock, "a callback of a lock call is inside the lock");
+    }
+
+    #[test]
+    fn transaction_scopes() {
+        let s = one(
+            Lang::Python,
+            "@atomic\ndef f(pk):\n    row = db.load(pk)\n    sink(row.n)\n",
+        );
+        assert!(s.in_tx);
+
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    with atomic():\n        row = db.load(pk)\n    sink(row.n)\n",
+        );
+        assert!(!s.in_tx);
+    }
+
+    #[test]
+    fn embedded_select_and_for_update() {
+        let src = "def f(cur, pk):\n    cur.execute(\"SELECT n FROM items WHERE id = %s\", [pk])\n    n = cur.fetchone()[0]\n    sink(n + 1)\n";
+        let s = one(Lang::Python, src);
+        assert_eq!(s.origins.len(), 1);
+        assert_eq!(s.origins[0].source, Source::Sql);
+        assert_eq!(s.origins[0].entity, "items");
+        assert!(!s.origins[0].locked);
+
+        let src = "def f(cur, pk):\n    q = \"SELECT n FROM items WHERE id = %s FOR UPDATE\"\n    cur.execute(q, [pk])\n    n = cur.fetchone()[0]\n    sink(n + 1)\n";
+        let s = one(Lang::Python, src);
+        assert!(s.origins[0].locked, "FOR UPDATE through a variable");
+
+        let src = "async function f(id: string) {\n  const { rows } = await pool.query(`SELECT n FROM items WHERE id = ${id}`);\n  sink(rows[0].n + 1);\n}\n";
+        let s = one(Lang::TypeScript, src);
+        assert_eq!(s.origins.len(), 1);
+        assert_eq!(s.origins[0].source, Source::Sql);
+    }
+
+    #[test]
+    fn locking_reads_are_marked() {
+        let s = one(
+            Lang::Python,
+            "def f(pk):\n    row = db.for_update().load(pk)\n    sink(row.n - 1)\n",
+        );
+        assert!(s.origins[0].locked);
+    }
+
+    #[test]
+    fn instance_attributes() {
+        let s = one(
+            Lang::Python,
+            "class C:\n    async def f(self, c):\n        cur = self.total\n        await c.fetch()\n        sink(cur + 1)\n",
+        );
+        assert_eq!(s.origins[0].source, Source::Instance);
+        assert_eq!(s.origins[0].entity, "self.total");
+        assert!(s.awaited);
+    }
+
+    #[test]
+    fn string_values_follow_variables_and_concatenation() {
+        let src = "def f(pk):\n    a = \"UPDATE t \"\n    q = a + \"SET n = 1\"\n    sink(q)\n";
+        let m = module(Lang::Python, src);
+        let f = FuncId(1);
+        let mut flow = Flow::new(&m, src, f, &Test, None);
+        let mut got = Vec::new();
+        flow.run(&mut |flow, n| {
+            if call_name(&m, n) == Some("sink")
+                && let Some(a) = args(&m, n).first()
+            {
+                got.push(flow.string_value(a.value));
+            }
+        });
+        assert_eq!(got, vec![Some("UPDATE t SET n = 1".to_string())]);
+    }
 }
