@@ -97,7 +97,9 @@ const GLOBAL_FIX: &str =
 
 impl Rule for ReadModifyWrite {
     fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
-        from_tables(models, lang, &[Table::State], &[])
+        // Module state counts only when an `await` separates the read from
+        // the write.
+        from_tables(models, lang, &[Table::State], &["await"])
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
