@@ -10,6 +10,7 @@
 //! ```
 
 pub mod analyze;
+pub mod cache;
 pub mod discover;
 pub mod select;
 
@@ -32,6 +33,7 @@ use crate::settle::Settings;
 pub use analyze::{
     FileResult, analyze_source, analyze_source_with, enclosing_function, is_test_path,
 };
+pub use cache::Cache;
 pub use discover::{DEFAULT_MAX_FILE_SIZE, SkipReason};
 pub use select::{SelectError, families, select_rules};
 
@@ -62,6 +64,8 @@ pub struct ScanOptions {
     pub models: Option<Arc<Models>>,
     /// Suppressions, level overrides and risk zones (see [`crate::settle`]).
     pub settings: Settings,
+    /// The result cache; none when `None` (see [`cache`]).
+    pub cache: Option<Arc<Cache>>,
 }
 
 impl Default for ScanOptions {
@@ -76,6 +80,7 @@ impl Default for ScanOptions {
             exclude_base: None,
             models: None,
             settings: Settings::default(),
+            cache: None,
         }
     }
 }
@@ -94,6 +99,7 @@ impl fmt::Debug for ScanOptions {
             .field("exclude", &self.exclude)
             .field("models", &self.models.as_ref().map(|m| m.files.len()))
             .field("settings", &self.settings)
+            .field("cache", &self.cache)
             .finish()
     }
 }
@@ -284,6 +290,9 @@ pub struct Stats {
     pub baselined: usize,
     /// Findings hidden by `--diff` (on unchanged lines).
     pub outside_diff: usize,
+    /// Files of `files_scanned` whose results came from the cache (they
+    /// were not parsed).
+    pub files_cached: usize,
 }
 
 /// The result of a scan, in a deterministic order: findings by path, line,
@@ -375,11 +384,18 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
         settings: &options.settings,
         keep_source: options.keep_sources,
     };
-    let outcomes: Vec<analyze::Outcome> = pool.install(|| {
+    let cache = options.cache.as_deref().map(|c| c.open(options, &root));
+    let outcomes: Vec<(analyze::Outcome, Option<cache::Record>)> = pool.install(|| {
         discovery
             .files
             .par_iter()
-            .map(|file| analyze::process(file, &job))
+            .map(|file| match &cache {
+                Some(cache) => {
+                    let (outcome, record) = cache.process(file, &job);
+                    (outcome, Some(record))
+                }
+                None => (analyze::process(file, &job), None),
+            })
             .collect()
     });
 
@@ -390,10 +406,14 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
         rules: options.rules.iter().map(|r| r.meta()).collect(),
         ..Report::default()
     };
-    for outcome in outcomes {
+    let mut records = Vec::new();
+    for (outcome, record) in outcomes {
+        let hit = record.as_ref().is_some_and(cache::Record::is_hit);
+        records.extend(record);
         match outcome {
             analyze::Outcome::Analyzed(a) => {
                 report.stats.files_scanned += 1;
+                report.stats.files_cached += usize::from(hit);
                 report.stats.bytes_scanned += a.bytes;
                 report.stats.suppressed += a.suppressed;
                 if let Some((path, source)) = a.source {
@@ -405,6 +425,9 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
             analyze::Outcome::Skipped(s) => report.skipped.push(s),
             analyze::Outcome::Failed(n) => report.notices.push(n),
         }
+    }
+    if let Some(cache) = cache {
+        cache.finish(records, &paths);
     }
     report.sort();
     report.stats.elapsed = started.elapsed();

@@ -42,7 +42,8 @@
 //!   "stats": {
 //!     "findings": 1, "errors": 0, "warnings": 1, "notes": 0,
 //!     "files_scanned": 12, "files_skipped": 1, "bytes_scanned": 48213,
-//!     "elapsed_ms": 31, "suppressed": 0, "baselined": 0, "outside_diff": 0
+//!     "elapsed_ms": 31, "suppressed": 0, "baselined": 0, "outside_diff": 0,
+//!     "files_cached": 0
 //!   }
 //! }
 //! ```
@@ -56,7 +57,9 @@
 //!   raised one step); `fingerprints` holds the `faultline/v1` fingerprint
 //!   (the baseline key) and GitHub's `primaryLocationLineHash`.
 //! - `stats.suppressed`, `baselined` and `outside_diff` count the findings
-//!   hidden by inline suppressions, the baseline and `--diff`.
+//!   hidden by inline suppressions, the baseline and `--diff`;
+//!   `files_cached` the files of `files_scanned` whose results came from the
+//!   result cache.
 //! - Lines and columns are 1-based. `column` counts UTF-8 bytes,
 //!   `utf16_column` UTF-16 code units (as LSP and SARIF do); `offset` is the
 //!   0-based byte offset in the file. `end` is exclusive.
@@ -175,6 +178,7 @@ struct StatsOut {
     suppressed: usize,
     baselined: usize,
     outside_diff: usize,
+    files_cached: usize,
 }
 
 fn position(p: Position, offset: Option<u32>) -> PositionOut {
@@ -263,6 +267,7 @@ fn document(report: &Report) -> Document<'_> {
             suppressed: report.stats.suppressed,
             baselined: report.stats.baselined,
             outside_diff: report.stats.outside_diff,
+            files_cached: report.stats.files_cached,
         },
     }
 }

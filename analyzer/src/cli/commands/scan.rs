@@ -4,6 +4,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
@@ -11,7 +12,7 @@ use faultline_rules::Level;
 
 use crate::ExitStatus;
 use crate::config;
-use crate::engine::{ScanOptions, scan};
+use crate::engine::{Cache, ScanOptions, scan};
 use crate::report::{self, Format, sarif};
 use crate::settle::baseline::Baseline;
 use crate::settle::diff;
@@ -47,6 +48,14 @@ Suppressions, baseline, diff:
   `# faultline: ignore[RULE-ID] reason` on the reported line or the line above
   silences that finding. --write-baseline FILE records the current findings and
   --baseline FILE hides them later; --diff REF keeps findings on changed lines.
+
+Cache:
+  Results are cached per file in .faultline_cache/, beside the configuration file
+  (or in the scan root without one), keyed by the file's contents, the faultline
+  build, the rules and the configuration: re-scanning unchanged files parses
+  nothing. The directory holds a .gitignore and a CACHEDIR.TAG; deleting it is
+  always safe. --no-cache neither reads nor writes it; --cache-dir DIR puts it
+  elsewhere. A cache that cannot be written only costs speed (one warning).
 
 Exit codes:
   0  no finding at or above the --fail-on level
@@ -140,6 +149,15 @@ pub struct ScanArgs {
     /// Human output: show only the findings (no skipped files, notices or summary).
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Neither read nor write the result cache.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Keep the result cache in DIR [default: .faultline_cache beside the
+    /// configuration file, or in the scan root].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// The `--fail-on` threshold.
@@ -199,12 +217,28 @@ pub fn run(args: &ScanArgs, stdout: &mut dyn Write) -> anyhow::Result<ExitStatus
         &args.ignore,
         args.max_file_size,
     )?;
+    if !args.no_cache {
+        let dir = args.cache_dir.clone().or_else(|| {
+            loaded
+                .as_ref()
+                .map(|l| l.dir.join(crate::engine::cache::CACHE_DIR_NAME))
+        });
+        // User models come from the configuration: it is part of the key.
+        let context = loaded
+            .as_ref()
+            .map(|l| format!("{:?} {:?}", l.dir, l.config))
+            .unwrap_or_default();
+        options.cache = Some(Arc::new(Cache::new(dir).with_context(context)));
+    }
     let baseline = match &args.baseline {
         Some(path) => Some(Baseline::read(path)?),
         None => None,
     };
 
     let mut report = scan(&options)?;
+    if let Some(warning) = options.cache.as_ref().and_then(|c| c.warning()) {
+        note(&format!("warning: {warning}"));
+    }
 
     if let Some(path) = &args.write_baseline {
         let written = Baseline::of(&report);
