@@ -307,6 +307,9 @@ fn a_corrupt_or_torn_cache_file_is_a_miss() {
     assert_eq!(report.stats.files_cached, 0);
 }
 
+/// A change to the options of a scan.
+type Change<'a> = Box<dyn Fn(&mut ScanOptions) + 'a>;
+
 #[test]
 fn other_rules_or_settings_never_reuse_entries() {
     let dir = tempfile::tempdir().unwrap();
@@ -331,7 +334,7 @@ fn other_rules_or_settings_never_reuse_entries() {
     };
     let (_, warm, all) = run(&|_| {});
     assert_eq!(warm, all);
-    let changes: Vec<(&str, Box<dyn Fn(&mut ScanOptions)>)> = vec![
+    let changes: Vec<(&str, Change)> = vec![
         (
             "fewer rules",
             Box::new(|o| o.rules.truncate(o.rules.len() / 2)),
@@ -574,5 +577,19 @@ fn an_unwritable_cache_dir_costs_one_warning_and_nothing_else() {
         let err = stderr(&out);
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains("cannot write the result cache"), "{err}");
+    }
+}
+
+#[test]
+fn help_documents_the_cache() {
+    let help = stdout(&faultline(Path::new("."), &["scan", "--help"]));
+    for expected in [
+        "--no-cache",
+        "--cache-dir",
+        "Cache:",
+        ".faultline_cache",
+        "CACHEDIR.TAG",
+    ] {
+        assert!(help.contains(expected), "missing {expected:?} in\n{help}");
     }
 }
