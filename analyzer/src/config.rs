@@ -290,6 +290,7 @@ impl Loaded {
             zones.push(Zone {
                 name: z.name.clone(),
                 globs,
+                patterns: z.paths.clone(),
             });
         }
         Ok(Zones {
@@ -378,6 +379,8 @@ pub struct Zone {
     /// Its name.
     pub name: String,
     globs: GlobSet,
+    /// The globs as written (what the result cache is keyed on).
+    patterns: Vec<String>,
 }
 
 /// The compiled risk zones of a configuration.
@@ -396,9 +399,21 @@ impl Zones {
             out.push(Zone {
                 name: (*name).to_string(),
                 globs: glob_set(&globs)?,
+                patterns: globs,
             });
         }
         Ok(Zones { base, zones: out })
+    }
+
+    /// The base directory and each zone's name and globs as written: what
+    /// identifies the zones (the result cache is keyed on it).
+    pub fn describe(&self) -> String {
+        let zones: Vec<String> = self
+            .zones
+            .iter()
+            .map(|z| format!("{:?}={:?}", z.name, z.patterns))
+            .collect();
+        format!("{:?}:{}", self.base, zones.join(","))
     }
 
     /// Whether there is no zone.

@@ -184,7 +184,17 @@ pub(crate) struct Job<'a> {
 
 /// Analyzes one discovered file; a panic becomes an internal-error notice.
 pub(crate) fn process(file: &Candidate, job: &Job<'_>) -> Outcome {
-    match catch_unwind(AssertUnwindSafe(|| process_inner(file, job))) {
+    process_read(file, std::fs::read(&file.path), job)
+}
+
+/// [`process`] with the file already read (the result cache hashes the bytes
+/// it analyzes).
+pub(crate) fn process_read(
+    file: &Candidate,
+    read: std::io::Result<Vec<u8>>,
+    job: &Job<'_>,
+) -> Outcome {
+    match catch_unwind(AssertUnwindSafe(|| process_inner(file, read, job))) {
         Ok(outcome) => outcome,
         Err(payload) => Outcome::Failed(Notice {
             path: file.rel.clone(),
@@ -199,14 +209,14 @@ pub(crate) fn process(file: &Candidate, job: &Job<'_>) -> Outcome {
     }
 }
 
-fn process_inner(file: &Candidate, job: &Job<'_>) -> Outcome {
+fn process_inner(file: &Candidate, read: std::io::Result<Vec<u8>>, job: &Job<'_>) -> Outcome {
     let skipped = |reason| {
         Outcome::Skipped(Skipped {
             path: file.rel.clone(),
             reason,
         })
     };
-    let bytes = match std::fs::read(&file.path) {
+    let bytes = match read {
         Ok(bytes) => bytes,
         Err(e) => return skipped(SkipReason::Unreadable(e.to_string())),
     };
@@ -214,11 +224,7 @@ fn process_inner(file: &Candidate, job: &Job<'_>) -> Outcome {
         Ok(text) => text,
         Err(reason) => return skipped(reason),
     };
-    // A byte-order mark is not code: blank it out, keeping every offset.
-    let source = match text.strip_prefix('\u{feff}') {
-        Some(rest) => format!("   {rest}"),
-        None => text.to_string(),
-    };
+    let source = source_text(text);
 
     let selected: Vec<&'static dyn Rule>;
     let rules = match job.prefilter {
@@ -293,6 +299,15 @@ fn process_inner(file: &Candidate, job: &Job<'_>) -> Outcome {
         source: keep.then(|| (file.rel.clone(), source)),
         prefiltered: false,
     })
+}
+
+/// The text rules see: a byte-order mark is not code, so it is blanked out,
+/// keeping every offset.
+pub(crate) fn source_text(text: &str) -> String {
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => format!("   {rest}"),
+        None => text.to_string(),
+    }
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {

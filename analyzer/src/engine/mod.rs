@@ -11,6 +11,7 @@
 
 pub mod analyze;
 pub mod baseline;
+pub mod cache;
 pub mod discover;
 pub mod prefilter;
 mod progress;
@@ -36,6 +37,7 @@ use crate::settle::Settings;
 pub use analyze::{
     FileResult, analyze_source, analyze_source_with, enclosing_function, is_test_path,
 };
+pub use cache::Cache;
 pub use discover::{DEFAULT_MAX_FILE_SIZE, SkipReason};
 pub use select::{SelectError, families, select_rules};
 pub use shard::{Shard, ShardError};
@@ -76,6 +78,8 @@ pub struct ScanOptions {
     pub progress: Option<ProgressHook>,
     /// Scan only this part of the files (see [`shard`]).
     pub shard: Option<Shard>,
+    /// The result cache; none when `None` (see [`cache`]).
+    pub cache: Option<Arc<Cache>>,
 }
 
 /// A progress callback: `(done, total)` files (see [`ScanOptions::progress`]).
@@ -96,6 +100,7 @@ impl Default for ScanOptions {
             prefilter: true,
             progress: None,
             shard: None,
+            cache: None,
         }
     }
 }
@@ -117,6 +122,7 @@ impl fmt::Debug for ScanOptions {
             .field("prefilter", &self.prefilter)
             .field("progress", &self.progress.is_some())
             .field("shard", &self.shard)
+            .field("cache", &self.cache)
             .finish()
     }
 }
@@ -311,6 +317,9 @@ pub struct Stats {
     /// Files the prefilter ruled out: no enabled rule can report in them,
     /// so they were not parsed.
     pub files_prefiltered: usize,
+    /// Files of `files_scanned` whose results came from the cache (they
+    /// were not parsed).
+    pub files_cached: usize,
 }
 
 /// The result of a scan, in a deterministic order: findings by path, line,
@@ -412,11 +421,18 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
         prefilter: prefilter.as_ref(),
     };
     let progress = progress::Counter::start(options.progress.as_ref(), discovery.files.len());
-    let outcomes: Vec<analyze::Outcome> = pool.install(|| {
+    let cache = options.cache.as_deref().map(|c| c.open(options, &root));
+    let outcomes: Vec<(analyze::Outcome, Option<cache::Record>)> = pool.install(|| {
         discovery
             .files
             .par_iter()
-            .map(|file| progress.after(analyze::process(file, &job)))
+            .map(|file| match &cache {
+                Some(cache) => {
+                    let (outcome, record) = cache.process(file, &job);
+                    (progress.after(outcome), Some(record))
+                }
+                None => (progress.after(analyze::process(file, &job)), None),
+            })
             .collect()
     });
 
@@ -427,10 +443,14 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
         rules: options.rules.iter().map(|r| r.meta()).collect(),
         ..Report::default()
     };
-    for outcome in outcomes {
+    let mut records = Vec::new();
+    for (outcome, record) in outcomes {
+        let hit = record.as_ref().is_some_and(cache::Record::is_hit);
+        records.extend(record);
         match outcome {
             analyze::Outcome::Analyzed(a) => {
                 report.stats.files_scanned += 1;
+                report.stats.files_cached += usize::from(hit);
                 report.stats.bytes_scanned += a.bytes;
                 report.stats.suppressed += a.suppressed;
                 report.stats.files_prefiltered += usize::from(a.prefiltered);
@@ -443,6 +463,11 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
             analyze::Outcome::Skipped(s) => report.skipped.push(s),
             analyze::Outcome::Failed(n) => report.notices.push(n),
         }
+    }
+    if let Some(cache) = cache {
+        // A shard saw only part of the files: keep the other shards' entries.
+        let seen: &[PathBuf] = if options.shard.is_some() { &[] } else { &paths };
+        cache.finish(records, seen);
     }
     report.sort();
     report.stats.elapsed = started.elapsed();

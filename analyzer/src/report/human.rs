@@ -138,12 +138,16 @@ fn summary<W: WriteColor>(report: &Report, out: &mut W) -> io::Result<()> {
     out.set_color(ColorSpec::new().set_bold(true))?;
     write!(
         out,
-        "{} ({}, {}, {}) in {}, {} skipped, {} ms",
+        "{} ({}, {}, {}) in {}{}, {} skipped, {} ms",
         plural(report.findings.len(), "finding", "findings"),
         plural(report.count(Level::Error), "error", "errors"),
         plural(report.count(Level::Warning), "warning", "warnings"),
         plural(report.count(Level::Note), "note", "notes"),
         plural(report.stats.files_scanned, "file", "files"),
+        match report.stats.files_cached {
+            0 => String::new(),
+            n => format!(" ({n} cached)"),
+        },
         report.skipped.len(),
         report.stats.elapsed.as_millis()
     )?;

@@ -43,7 +43,7 @@
 //!     "findings": 1, "errors": 0, "warnings": 1, "notes": 0,
 //!     "files_scanned": 12, "files_skipped": 1, "bytes_scanned": 48213,
 //!     "elapsed_ms": 31, "suppressed": 0, "baselined": 0, "outside_diff": 0,
-//!     "files_prefiltered": 7
+//!     "files_prefiltered": 7, "files_cached": 0
 //!   }
 //! }
 //! ```
@@ -59,7 +59,8 @@
 //! - `stats.suppressed`, `baselined` and `outside_diff` count the findings
 //!   hidden by inline suppressions, the baseline and `--diff`.
 //!   `files_prefiltered` counts the scanned files that mention nothing any
-//!   enabled rule looks for, and so were not parsed.
+//!   enabled rule looks for, and so were not parsed; `files_cached` the
+//!   files of `files_scanned` whose results came from the result cache.
 //! - Lines and columns are 1-based. `column` counts UTF-8 bytes,
 //!   `utf16_column` UTF-16 code units (as LSP and SARIF do); `offset` is the
 //!   0-based byte offset in the file. `end` is exclusive.
@@ -179,6 +180,7 @@ struct StatsOut {
     baselined: usize,
     outside_diff: usize,
     files_prefiltered: usize,
+    files_cached: usize,
 }
 
 fn position(p: Position, offset: Option<u32>) -> PositionOut {
@@ -268,6 +270,7 @@ fn document(report: &Report) -> Document<'_> {
             baselined: report.stats.baselined,
             outside_diff: report.stats.outside_diff,
             files_prefiltered: report.stats.files_prefiltered,
+            files_cached: report.stats.files_cached,
         },
     }
 }

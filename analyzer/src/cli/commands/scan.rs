@@ -13,7 +13,7 @@ use faultline_rules::Level;
 use crate::ExitStatus;
 use crate::cli::progress::Progress;
 use crate::config;
-use crate::engine::{ScanOptions, Shard, scan};
+use crate::engine::{Cache, ScanOptions, Shard, scan};
 use crate::report::{self, Format, sarif};
 use crate::settle::baseline::Baseline;
 use crate::settle::diff;
@@ -64,6 +64,14 @@ Sharding and progress:
   file, analyzed or skipped, is in exactly one shard. `faultline merge` joins the
   shards' SARIF logs into one run. A progress bar is drawn on stderr only on a
   terminal, not when CI is set, and only after a second; --no-progress turns it off.
+
+Cache:
+  Results are cached per file in .faultline_cache/, beside the configuration file
+  (or in the scan root without one), keyed by the file's contents, the faultline
+  build, the rules and the configuration: re-scanning unchanged files parses
+  nothing. The directory holds a .gitignore and a CACHEDIR.TAG; deleting it is
+  always safe. --no-cache neither reads nor writes it; --cache-dir DIR puts it
+  elsewhere. A cache that cannot be written only costs speed (one warning).
 
 Exit codes:
   0  no finding at or above the --fail-on level
@@ -175,6 +183,14 @@ pub struct ScanArgs {
     /// CI is set, and only for scans longer than a second).
     #[arg(long)]
     pub no_progress: bool,
+    /// Neither read nor write the result cache.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Keep the result cache in DIR [default: .faultline_cache beside the
+    /// configuration file, or in the scan root].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// The `--fail-on` threshold.
@@ -235,6 +251,19 @@ pub fn run(args: &ScanArgs, stdout: &mut dyn Write) -> anyhow::Result<ExitStatus
         &args.ignore,
         args.max_file_size,
     )?;
+    if !args.no_cache {
+        let dir = args.cache_dir.clone().or_else(|| {
+            loaded
+                .as_ref()
+                .map(|l| l.dir.join(crate::engine::cache::CACHE_DIR_NAME))
+        });
+        // User models come from the configuration: it is part of the key.
+        let context = loaded
+            .as_ref()
+            .map(|l| format!("{:?} {:?}", l.dir, l.config))
+            .unwrap_or_default();
+        options.cache = Some(Arc::new(Cache::new(dir).with_context(context)));
+    }
     let baseline = match &args.baseline {
         Some(path) => Some(Baseline::read(path)?),
         None => None,
@@ -246,6 +275,9 @@ pub fn run(args: &ScanArgs, stdout: &mut dyn Write) -> anyhow::Result<ExitStatus
     let scanned = scan(&options);
     progress.clear();
     let mut report = scanned?;
+    if let Some(warning) = options.cache.as_ref().and_then(|c| c.warning()) {
+        note(&format!("warning: {warning}"));
+    }
 
     if let Some(path) = &args.write_baseline {
         let written = Baseline::of(&report);
