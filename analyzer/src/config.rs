@@ -625,8 +625,14 @@ mod tests {
             def purge(req):\n    \
                 if req.headers.get(\"X-Acme-Operator\") == \"ops\":\n        \
                     return drop_all()\n    return deny()\n";
-        assert_eq!(scan_with(none, py, header, "trust/caller-asserted-identity"), 0);
-        assert_eq!(scan_with(own, py, header, "trust/caller-asserted-identity"), 1);
+        assert_eq!(
+            scan_with(none, py, header, "trust/caller-asserted-identity"),
+            0
+        );
+        assert_eq!(
+            scan_with(own, py, header, "trust/caller-asserted-identity"),
+            1
+        );
         let bad = "[[models]]\nlanguage = \"python\"\npackage = \"x\"\n[models.request_context.handlers]\ndecorator = [\"x\"]\n";
         let loaded = Loaded {
             path: PathBuf::from("faultline.toml"),

@@ -205,7 +205,10 @@ pub fn extend(
         return Err("the built-in model is not a table".to_string());
     };
     merge(&mut table, ext);
-    table.insert("language".to_string(), toml::Value::String(lang.to_string()));
+    table.insert(
+        "language".to_string(),
+        toml::Value::String(lang.to_string()),
+    );
     toml::Value::Table(table)
         .try_into::<ContextModel>()
         .map_err(|e| e.to_string().trim_end().to_string())

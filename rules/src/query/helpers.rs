@@ -706,8 +706,7 @@ pub fn chain_label(cx: &Context<'_>, id: NodeId) -> String {
     let mut chars = t.chars().peekable();
     while let Some(ch) = chars.next() {
         // A comment between the steps of a chain is not part of it.
-        if depth == 0
-            && ((ch == '/' && chars.peek() == Some(&'/')) || (ch == '#' && hash_comments))
+        if depth == 0 && ((ch == '/' && chars.peek() == Some(&'/')) || (ch == '#' && hash_comments))
         {
             for c in chars.by_ref() {
                 if c == '\n' {
@@ -864,7 +863,14 @@ pub fn small_table(cx: &Context<'_>, q: &Query<'_>, s: &[Segment]) -> bool {
     let m = cx.module;
     let models = cx.models();
     let small = |name: &str| models.is_small_table(m.language, name);
-    for seg in s.get(..q.source_len).unwrap_or(&[]) {
+    let source = s.get(..q.source_len).unwrap_or(&[]);
+    // `Warehouse.channels.through.objects`: the many-to-many table between
+    // two models is neither of them.
+    let from = source
+        .iter()
+        .rposition(|x| x.name == "through")
+        .map_or(0, |i| i + 1);
+    for seg in source.get(from..).unwrap_or(&[]) {
         if small(&seg.name) {
             return true;
         }
@@ -909,7 +915,9 @@ mod tests {
 
     #[test]
     fn scripts_and_population_helpers() {
-        assert!(is_command_file("saleor/core/management/commands/populatedb.py"));
+        assert!(is_command_file(
+            "saleor/core/management/commands/populatedb.py"
+        ));
         assert!(is_command_file("saleor/core/utils/random_data.py"));
         assert!(is_command_file("db/seeds/users.ts"));
         assert!(is_command_file("prisma/seed.ts"));

@@ -5,8 +5,8 @@ use faultline_ir::{Kind, LoopKind, Module, NodeId};
 use crate::external_call::helpers::{external_call, is_write};
 use crate::models::{CallKind, QueryModel};
 use crate::query::helpers::{
-    batched_filter, chain_label, first_arg, in_population_helper, is_command_file, is_listify, query_of,
-    single_assignment, sql_text,
+    batched_filter, chain_label, first_arg, in_population_helper, is_command_file, is_listify,
+    query_of, single_assignment, sql_text,
 };
 use crate::query::unbounded::comprehension_iter;
 use crate::utils::sql::{self, SqlKind};

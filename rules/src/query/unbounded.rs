@@ -2,8 +2,8 @@ use faultline_ir::{Kind, LoopKind, NodeId};
 
 use crate::query::helpers::{
     Query, Verdict, bounded_later, bounded_sql, built_in_branching_helper, chain_label,
-    cursor_execute, first_arg, in_population_helper, is_command_file, is_listify, judge,
-    query_of, small_sql, small_table, source_call, sql_label, sql_text,
+    cursor_execute, first_arg, in_population_helper, is_command_file, is_listify, judge, query_of,
+    small_sql, small_table, source_call, sql_label, sql_text,
 };
 use crate::utils::sql;
 use crate::utils::{call_name, in_test_code, is_own_call, segs, strip};
