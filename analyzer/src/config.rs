@@ -26,6 +26,15 @@
 //! patterns = ["acme.http.{get,post}()"]
 //! kind = "http"
 //! timeout = { kwarg = "timeout" }
+//!
+//! [[models]]                                 # tables that stay small, and your own
+//! language = "python"                        # request-handler decorator and headers
+//! package = "acme-app"
+//! small_tables = ["Channel", "Warehouse"]    # whole-table loads are not query/unbounded
+//! [models.request_context.handlers]
+//! decorators = ["acme_endpoint"]
+//! [models.request_context.headers]
+//! identity = ["x-acme-user"]
 //! ```
 //!
 //! Unknown keys are errors that name the key and the file. The command line
@@ -563,6 +572,18 @@ exclude = [
 # patterns = ["acme.http.{get,post}()"]
 # kind = "http"
 # timeout = { kwarg = "timeout" }
+#
+# Tables that hold configuration and stay small: loading one whole is not
+# query/unbounded. Request-context additions (the format of
+# rules/models/<lang>/request_context.toml) are appended to the built-in ones.
+# [[models]]
+# language = "python"
+# package = "acme-app"
+# small_tables = ["Channel", "Warehouse", "*Settings"]
+# [models.request_context.handlers]
+# decorators = ["acme_endpoint"]
+# [models.request_context.headers]
+# identity = ["x-acme-user"]
 "#;
 
 impl fmt::Display for Loaded {
@@ -579,6 +600,61 @@ mod tests {
     fn the_starter_parses() {
         let c: Config = toml::from_str(STARTER).unwrap();
         assert_eq!(c, Config::default());
+    }
+
+    fn scan_with(config: &str, lang: faultline_grammars::Lang, source: &str, rule: &str) -> usize {
+        let loaded = Loaded {
+            path: PathBuf::from("faultline.toml"),
+            dir: PathBuf::from("."),
+            config: toml::from_str(config).unwrap(),
+        };
+        let user = loaded.models().unwrap();
+        let models = user
+            .as_ref()
+            .unwrap_or_else(|| faultline_rules::models::builtin());
+        let rules = [faultline_rules::find_rule(rule).unwrap()];
+        crate::engine::analyze::analyze_source_with("app.py", lang, source, &rules, false, models)
+            .findings
+            .len()
+    }
+
+    #[test]
+    fn user_models_add_small_tables_and_request_context() {
+        let none = "";
+        let own = r#"
+            [[models]]
+            language = "python"
+            package = "acme"
+            small_tables = ["Channel"]
+            [models.request_context.handlers]
+            decorators = ["acme_endpoint"]
+            [models.request_context.headers]
+            identity = ["x-acme-operator"]
+        "#;
+        let query = "def channels(request):\n    return list(Channel.objects.all())\n";
+        let py = faultline_grammars::Lang::Python;
+        assert_eq!(scan_with(none, py, query, "query/unbounded"), 1);
+        assert_eq!(scan_with(own, py, query, "query/unbounded"), 0);
+        let header = "from acme import acme_endpoint, flask_request\n\n\
+            @acme_endpoint(\"/purge\")\n\
+            def purge(req):\n    \
+                if req.headers.get(\"X-Acme-Operator\") == \"ops\":\n        \
+                    return drop_all()\n    return deny()\n";
+        assert_eq!(
+            scan_with(none, py, header, "trust/caller-asserted-identity"),
+            0
+        );
+        assert_eq!(
+            scan_with(own, py, header, "trust/caller-asserted-identity"),
+            1
+        );
+        let bad = "[[models]]\nlanguage = \"python\"\npackage = \"x\"\n[models.request_context.handlers]\ndecorator = [\"x\"]\n";
+        let loaded = Loaded {
+            path: PathBuf::from("faultline.toml"),
+            dir: PathBuf::from("."),
+            config: toml::from_str(bad).unwrap(),
+        };
+        assert!(loaded.models().is_err());
     }
 
     #[test]

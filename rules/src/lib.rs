@@ -25,8 +25,8 @@ use faultline_ir::{LineIndex, Module};
 /// Facts every rule relies on, added to a freshly lowered module before
 /// the rules run: which functions are request handlers of a known web
 /// framework (`Function::is_handler`).
-pub fn prepare(module: &mut Module, _models: &models::Models) {
-    context::mark_handlers(module);
+pub fn prepare(module: &mut Module, models: &models::Models) {
+    context::mark_handlers(module, models);
 }
 
 /// What a rule sees of one file.

@@ -613,6 +613,16 @@ struct ModelFile {
     /// Calls on shared state (the `race` family).
     #[serde(default)]
     state: Vec<StateModel>,
+    /// Tables known to stay small (configuration: channels, warehouses,
+    /// plugin settings), by model or table name; `*` at either end is a
+    /// wildcard. A whole-table load of one is not `query/unbounded`.
+    #[serde(default)]
+    small_tables: Vec<String>,
+    /// Additions to the request-context model of the file's language, in
+    /// the format of `rules/models/<lang>/request_context.toml` without
+    /// `language`: lists are appended to the built-in ones.
+    #[serde(default)]
+    request_context: Option<toml::Table>,
 }
 
 /// One token of a compiled pattern.
@@ -843,6 +853,7 @@ struct LangModels {
     connection_errors: Vec<Pattern>,
     connection_checks: Vec<String>,
     retry_enablers: Vec<Pattern>,
+    small_tables: Vec<String>,
 }
 
 /// All models, per language.
@@ -851,6 +862,26 @@ pub struct Models {
     langs: HashMap<&'static str, LangModels>,
     /// Files loaded, as `language/package`.
     pub files: Vec<String>,
+    /// Request-context models extended by `request_context` tables, per
+    /// language (languages with no extension use the built-in model).
+    context: HashMap<&'static str, crate::context::model::ContextModel>,
+}
+
+/// A table or model name compared without case, underscores or a plural
+/// `s`: `PluginConfiguration` and `plugin_configurations` are one key.
+fn table_key(name: &str) -> String {
+    let k: String = name
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if let Some(stem) = k.strip_suffix("ies") {
+        return format!("{stem}y");
+    }
+    match k.strip_suffix('s') {
+        Some(stem) if !stem.ends_with('s') && stem.len() > 2 => stem.to_string(),
+        _ => k,
+    }
 }
 
 macro_rules! model_files {
@@ -877,6 +908,7 @@ pub const BUILTIN: &[(&str, &str)] = model_files![
     "python/pymongo.toml",
     "python/django-queries.toml",
     "python/sqlalchemy-queries.toml",
+    "python/query-tables.toml",
     "typescript/axios.toml",
     "typescript/fetch.toml",
     "typescript/node.toml",
@@ -892,6 +924,7 @@ pub const BUILTIN: &[(&str, &str)] = model_files![
     "typescript/sequelize.toml",
     "typescript/mongodb.toml",
     "typescript/sql.toml",
+    "typescript/query-tables.toml",
     "rust/reqwest.toml",
     "rust/ureq.toml",
     "rust/std.toml",
@@ -905,6 +938,7 @@ pub const BUILTIN: &[(&str, &str)] = model_files![
     "rust/sqlx-query.toml",
     "rust/diesel.toml",
     "rust/sea-orm.toml",
+    "rust/query-tables.toml",
 ];
 
 impl Models {
@@ -995,6 +1029,15 @@ impl Models {
                 lm.connection_errors.extend(expand(c, lm, name)?);
             }
             lm.connection_checks.extend(file.connection_checks);
+            lm.small_tables.extend(file.small_tables);
+            if let Some(ext) = &file.request_context {
+                let merged = crate::context::model::extend(lang, models.context.get(lang), ext)
+                    .map_err(|message| ModelError::Parse {
+                        file: name.to_string(),
+                        message: format!("`request_context`: {message}"),
+                    })?;
+                models.context.insert(lang, merged);
+            }
             for q in file.queries {
                 let qi = lm.queries.len();
                 for p in &q.sources {
@@ -1025,6 +1068,33 @@ impl Models {
 
     fn lang(&self, lang: Language) -> Option<&LangModels> {
         self.langs.get(lang.model_name())
+    }
+
+    /// Whether a model or table name (`PluginConfiguration`,
+    /// `plugin_configurations`) is declared small.
+    pub fn is_small_table(&self, lang: Language, name: &str) -> bool {
+        let Some(lm) = self.lang(lang) else {
+            return false;
+        };
+        let norm = table_key(name);
+        !norm.is_empty()
+            && lm.small_tables.iter().any(|p| {
+                let key = table_key(p.trim_matches('*'));
+                match (p.starts_with('*'), p.ends_with('*')) {
+                    (true, true) => norm.contains(&key),
+                    (true, false) => norm.ends_with(&key),
+                    (false, true) => norm.starts_with(&key),
+                    (false, false) => norm == key,
+                }
+            })
+    }
+
+    /// The request-context model of a language: the built-in one, extended
+    /// by the project's `request_context` tables.
+    pub fn request_context(&self, lang: Language) -> &crate::context::model::ContextModel {
+        self.context
+            .get(lang.model_name())
+            .unwrap_or_else(|| crate::context::model::for_language(lang))
     }
 
     /// The model of the call (or member access) with this path.

@@ -8,12 +8,15 @@ use std::collections::HashMap;
 
 use faultline_ir::{FuncId, FuncKind, Kind, Language, Module, NodeId};
 
-use super::model::{self, HandlerModel};
+use super::model::HandlerModel;
+use crate::models::Models;
 use crate::utils::{args, segs};
 
-/// Sets `Function::is_handler` on every handler of the module.
-pub fn mark_handlers(m: &mut Module) {
-    let model = &model::for_language(m.language).handlers;
+/// Sets `Function::is_handler` on every handler of the module, from the
+/// request-context model of `models` (the built-in one plus a project's
+/// additions).
+pub fn mark_handlers(m: &mut Module, models: &Models) {
+    let model = &models.request_context(m.language).handlers;
     let mut marks = vec![false; m.functions.len()];
     let uses_framework = m.imports.iter().any(|i| {
         i.target

@@ -3,10 +3,10 @@
 use std::sync::OnceLock;
 
 use faultline_ir::Language;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How handlers of a language's web frameworks are recognized.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HandlerModel {
     /// Last segment of a called decorator / route attribute.
@@ -45,7 +45,7 @@ pub struct HandlerModel {
 }
 
 /// Where a request object is and what its members hold.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestModel {
     /// Paths that are the current request.
@@ -102,7 +102,7 @@ pub struct RequestModel {
 }
 
 /// Which headers mean what.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderNames {
     /// Forwarding headers carrying a client address.
@@ -127,7 +127,7 @@ pub struct HeaderNames {
 }
 
 /// One language's request-context model.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContextModel {
     /// `python`, `typescript` or `rust`.
@@ -185,6 +185,49 @@ pub fn for_language(lang: Language) -> &'static ContextModel {
         .unwrap_or_else(|| EMPTY.get_or_init(ContextModel::default))
 }
 
+/// The model of `lang` (`base`, or the built-in one) with the lists of a
+/// project's `request_context` table appended; an unknown key is an error.
+pub fn extend(
+    lang: &str,
+    base: Option<&ContextModel>,
+    ext: &toml::Table,
+) -> Result<ContextModel, String> {
+    let base = match base {
+        Some(b) => b.clone(),
+        None => FILES
+            .iter()
+            .filter_map(|(_, text)| toml::from_str::<ContextModel>(text).ok())
+            .find(|m| m.language == lang)
+            .unwrap_or_default(),
+    };
+    let toml::Value::Table(mut table) = toml::Value::try_from(&base).map_err(|e| e.to_string())?
+    else {
+        return Err("the built-in model is not a table".to_string());
+    };
+    merge(&mut table, ext);
+    table.insert(
+        "language".to_string(),
+        toml::Value::String(lang.to_string()),
+    );
+    toml::Value::Table(table)
+        .try_into::<ContextModel>()
+        .map_err(|e| e.to_string().trim_end().to_string())
+}
+
+/// Appends arrays and merges tables of `ext` into `base`; other values
+/// replace.
+fn merge(base: &mut toml::Table, ext: &toml::Table) {
+    for (k, v) in ext {
+        match (base.get_mut(k), v) {
+            (Some(toml::Value::Array(a)), toml::Value::Array(b)) => a.extend(b.iter().cloned()),
+            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +238,19 @@ mod tests {
             let parsed: Result<ContextModel, _> = toml::from_str(text);
             assert!(parsed.is_ok(), "{name}: {:?}", parsed.err());
         }
+    }
+
+    #[test]
+    fn a_project_extends_the_request_context() {
+        let ext: toml::Table = toml::from_str(
+            "[handlers]\ndecorators = [\"acme_endpoint\"]\n[headers]\nidentity = [\"x-acme-user\"]",
+        )
+        .unwrap();
+        let m = extend("python", None, &ext).unwrap();
+        assert!(m.handlers.decorators.iter().any(|d| d == "route"));
+        assert!(m.handlers.decorators.iter().any(|d| d == "acme_endpoint"));
+        assert!(m.headers.is_identity("x-acme-user"));
+        let bad: toml::Table = toml::from_str("[handlers]\ndecorator = [\"x\"]").unwrap();
+        assert!(extend("python", None, &bad).is_err());
     }
 }

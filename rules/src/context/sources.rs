@@ -65,7 +65,7 @@ enum Root {
 /// The request facts of one file.
 pub struct RequestFacts<'a> {
     m: &'a Module,
-    model: &'static ContextModel,
+    model: &'a ContextModel,
     /// Per function: local names bound to a request-derived value.
     locals: HashMap<FuncId, HashMap<String, Source>>,
     /// Same-file functions returning a request-derived value.
@@ -82,7 +82,7 @@ impl<'a> RequestFacts<'a> {
     /// Computes the facts of a file.
     pub fn new(cx: &Context<'a>) -> RequestFacts<'a> {
         let m = cx.module;
-        let model = model::for_language(m.language);
+        let model = cx.models().request_context(m.language);
         let mut facts = RequestFacts {
             m,
             model,
@@ -519,7 +519,7 @@ impl<'a> RequestFacts<'a> {
     }
 
     /// The model's header tables.
-    pub fn headers(&self) -> &'static model::HeaderNames {
+    pub fn headers(&self) -> &'a model::HeaderNames {
         &self.model.headers
     }
 }

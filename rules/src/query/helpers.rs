@@ -702,7 +702,19 @@ pub fn chain_label(cx: &Context<'_>, id: NodeId) -> String {
     let mut depth = 0usize;
     let mut quote: Option<char> = None;
     let mut inner_empty = true;
-    for ch in t.chars() {
+    let hash_comments = cx.module.language == faultline_ir::Language::Python;
+    let mut chars = t.chars().peekable();
+    while let Some(ch) = chars.next() {
+        // A comment between the steps of a chain is not part of it.
+        if depth == 0 && ((ch == '/' && chars.peek() == Some(&'/')) || (ch == '#' && hash_comments))
+        {
+            for c in chars.by_ref() {
+                if c == '\n' {
+                    break;
+                }
+            }
+            continue;
+        }
         if depth > 0 {
             if let Some(q) = quote {
                 if ch == q {
@@ -764,16 +776,157 @@ pub fn sql_label(sql: &str) -> String {
 }
 
 /// Whether a file is a one-off command rather than a service path: Django
-/// management commands, migrations, scripts and CLI modules.
+/// management commands, migrations, scripts, CLI modules, and the helpers
+/// that fill a database with sample or seed data (`populatedb`,
+/// `random_data.py`, `seeds/`).
 pub fn is_command_file(path: &str) -> bool {
     let p = format!("/{path}");
-    [
+    if [
         "/management/commands/",
         "/migrations/",
         "/scripts/",
         "/cli/",
         "/bin/",
+        "/seeds/",
+        "/seeders/",
+        "/seed/",
+        "/sample_data/",
     ]
     .iter()
     .any(|d| p.contains(d))
+    {
+        return true;
+    }
+    let file = p.rsplit('/').next().unwrap_or("");
+    let stem = file.split('.').next().unwrap_or("");
+    is_population_name(stem)
+}
+
+/// Whether a file or function name says it fills a database with sample,
+/// random or seed data (`populatedb`, `random_data`, `create_fake_orders`,
+/// `seedDatabase`).
+pub fn is_population_name(name: &str) -> bool {
+    let n: String = name
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    const WHOLE: &[&str] = &["seed", "seeds", "seeder", "seeddata", "seeddb"];
+    const PREFIX: &[&str] = &[
+        "populate",
+        "randomdata",
+        "sampledata",
+        "fakedata",
+        "demodata",
+        "dummydata",
+        "createfake",
+        "createrandom",
+        "createsample",
+        "createdemo",
+        "createdummy",
+        "generatefake",
+        "generaterandom",
+        "generatesample",
+        "generatedemo",
+        "generatedummy",
+        "seeddatabase",
+        "seeddb",
+        "loadsampledata",
+        "loaddemodata",
+    ];
+    WHOLE.contains(&n.as_str()) || PREFIX.iter().any(|p| n.starts_with(p))
+}
+
+/// Whether a node is inside a function (or one nested in it) whose name
+/// says it populates sample or seed data: a script, not a request path.
+pub fn in_population_helper(m: &Module, node: NodeId) -> bool {
+    let mut f = Some(m.owner(node));
+    while let Some(id) = f {
+        if id == FuncId(0) {
+            return false;
+        }
+        let func = m.function(id);
+        if is_population_name(&func.name) {
+            return true;
+        }
+        f = func.parent;
+    }
+    false
+}
+
+/// Whether the table a query reads is declared small (`small_tables` in a
+/// model file: configuration such as channels or plugin settings): a model
+/// or table named along its source (`Channel.objects`, `prisma.channel`,
+/// `channels::table`, `channel::Entity`), a model passed to the source
+/// (`session.query(Channel)`, `select(Channel)`), or the tables of its SQL.
+pub fn small_table(cx: &Context<'_>, q: &Query<'_>, s: &[Segment]) -> bool {
+    let m = cx.module;
+    let models = cx.models();
+    let small = |name: &str| models.is_small_table(m.language, name);
+    let source = s.get(..q.source_len).unwrap_or(&[]);
+    // `Warehouse.channels.through.objects`: the many-to-many table between
+    // two models is neither of them.
+    let from = source
+        .iter()
+        .rposition(|x| x.name == "through")
+        .map_or(0, |i| i + 1);
+    for seg in source.get(from..).unwrap_or(&[]) {
+        if small(&seg.name) {
+            return true;
+        }
+        let Some(c) = seg.call else { continue };
+        for a in args(m, c).iter().filter(|a| a.name.is_none()) {
+            let v = strip(m, a.value);
+            if let Some(inner) = query_of(cx, v)
+                && inner.model.name != q.model.name
+            {
+                let is = segs(m, v);
+                if small_table(cx, &inner, is) {
+                    return true;
+                }
+                continue;
+            }
+            if segs(m, v).last().is_some_and(|x| small(&x.name)) {
+                return true;
+            }
+            if matches!(m.kind(v), Kind::Str(_) | Kind::Template(_))
+                && sql_text(cx, v, 0)
+                    .and_then(|t| sql::analyze(&t))
+                    .is_some_and(|f| small_sql(cx, &f))
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Whether every table a statement reads is declared small.
+pub fn small_sql(cx: &Context<'_>, f: &sql::SqlFacts) -> bool {
+    !f.tables.is_empty()
+        && f.tables
+            .iter()
+            .all(|t| cx.models().is_small_table(cx.module.language, t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_and_population_helpers() {
+        assert!(is_command_file(
+            "saleor/core/management/commands/populatedb.py"
+        ));
+        assert!(is_command_file("saleor/core/utils/random_data.py"));
+        assert!(is_command_file("db/seeds/users.ts"));
+        assert!(is_command_file("prisma/seed.ts"));
+        assert!(is_command_file("app/populate_demo.py"));
+        assert!(!is_command_file("saleor/checkout/tasks.py"));
+        assert!(!is_command_file("src/seeding_rules.rs"));
+        assert!(is_population_name("create_fake_orders"));
+        assert!(is_population_name("seedDatabase"));
+        assert!(!is_population_name("create_order"));
+        assert!(!is_population_name("seed_rng"));
+    }
 }

@@ -7,8 +7,8 @@ use crate::models::{CallKind, QueryModel};
 use crate::models::{Models, Table};
 use crate::prefilter::from_tables;
 use crate::query::helpers::{
-    batched_filter, chain_label, first_arg, is_command_file, is_listify, query_of,
-    single_assignment, sql_text,
+    batched_filter, chain_label, first_arg, in_population_helper, is_command_file, is_listify,
+    query_of, single_assignment, sql_text,
 };
 use crate::query::unbounded::comprehension_iter;
 use crate::utils::sql::{self, SqlKind};
@@ -31,7 +31,9 @@ declare_rule! {
     /// relations (`prefetch_related`, `select_related`, `include`), and
     /// attribute access on the element (`order.customer`) that is not an
     /// explicit query call. Test code, Django management commands,
-    /// migrations, scripts and CLI modules are skipped.
+    /// migrations, scripts, CLI modules and data-population helpers
+    /// (`random_data.py`, `seeds/`, functions named `populate_*`,
+    /// `create_fake_*`, `seedDatabase`) are skipped.
     ///
     /// ## Why is this bad?
     /// One query per element turns a page of a hundred rows into a hundred
@@ -113,7 +115,7 @@ impl Rule for InLoop {
         for i in 0..m.nodes.len() {
             let id = NodeId(i as u32);
             let Some(lp) = loop_of(cx, id) else { continue };
-            if in_test_code(cx, id) || exempt_iter(cx, &lp) {
+            if in_test_code(cx, id) || in_population_helper(m, id) || exempt_iter(cx, &lp) {
                 continue;
             }
             let vars = loop_vars(cx, &lp);

@@ -4,8 +4,8 @@ use crate::models::{Models, Table};
 use crate::prefilter::from_tables;
 use crate::query::helpers::{
     Query, Verdict, bounded_later, bounded_sql, built_in_branching_helper, chain_label,
-    cursor_execute, first_arg, is_command_file, is_listify, judge, query_of, source_call,
-    sql_label, sql_text,
+    cursor_execute, first_arg, in_population_helper, is_command_file, is_listify, judge, query_of,
+    small_sql, small_table, source_call, sql_label, sql_text,
 };
 use crate::utils::sql;
 use crate::utils::{call_name, in_test_code, is_own_call, segs, strip};
@@ -29,8 +29,18 @@ declare_rule! {
     /// (`.iterator()`, `.yield_per()`, cursors, `fetch()` streams) are safe.
     /// A query filtered only by a parent key (`WHERE order_id = ?`,
     /// `.filter(order=order)`) is a note; a whole-table query is a warning.
-    /// Test code, Django management commands, migrations, scripts and CLI
-    /// modules are skipped: one-off jobs walk whole tables on purpose.
+    /// Test code, Django management commands, migrations, scripts, CLI
+    /// modules and data-population helpers (`populatedb`, `random_data.py`,
+    /// `seeds/`, functions named `populate_*`, `create_fake_*`,
+    /// `seedDatabase`) are skipped: one-off jobs walk whole tables on
+    /// purpose. Tables that hold configuration are skipped too: names ending
+    /// in `Configuration`, `Config` or `Settings`, `Site`, `Permission`,
+    /// `ContentType`, `Country`, `Currency`, `Language`, `Locale`,
+    /// `Timezone`, and whatever a project lists in `small_tables` of a
+    /// `[[models]]` table in its configuration (`small_tables = ["Channel",
+    /// "Warehouse"]`), matched on the model or table a query reads
+    /// (`Channel.objects`, `session.query(Channel)`, `prisma.channel`,
+    /// `channels::table`, `FROM channels`).
     ///
     /// ## Why is this bad?
     /// Code written and tested against a hundred rows runs against ten
@@ -67,11 +77,11 @@ declare_rule! {
     /// in another module, a limit held in a variable the query options are
     /// spread from) silences the finding. `IN` lists of any size count as
     /// lookups by key: their result is as large as the caller's list.
-    /// Table sizes are not known: a whole-table load of a small
-    /// configuration table (channels, warehouses, plugin settings) is
-    /// reported like any other; ignore it inline or in the configuration.
-    /// Data-population helpers outside `management/commands/` and
-    /// `scripts/` are analyzed as service code.
+    /// Table sizes are not known: a small table whose name does not say it
+    /// holds configuration (channels, warehouses, installed apps) is
+    /// reported like any other until the project lists it in
+    /// `small_tables`. A data-population helper whose file and function
+    /// names do not say so is analyzed as service code.
     pub struct Unbounded => {
         id: "query/unbounded",
         family: Query,
@@ -113,7 +123,7 @@ impl Rule for Unbounded {
                 _ => None,
             };
             let Some(site) = site else { continue };
-            if in_test_code(cx, id) {
+            if in_test_code(cx, id) || in_population_helper(m, id) {
                 continue;
             }
             out.push(site);
@@ -217,7 +227,7 @@ fn cursor_site(cx: &Context<'_>, id: NodeId) -> Option<Finding> {
     let sql_node = first_arg(m, exec)?;
     let text = sql_text(cx, sql_node, 0)?;
     let f = sql::analyze(&text)?;
-    if f.kind != sql::SqlKind::Select || bounded_sql(&f) {
+    if f.kind != sql::SqlKind::Select || bounded_sql(&f) || small_sql(cx, &f) {
         return None;
     }
     let verdict = match f.param_eq_columns.first() {
@@ -261,7 +271,7 @@ fn finding(
         return None;
     }
     let verdict = judge(cx, q, s, to);
-    if matches!(verdict, Verdict::Safe | Verdict::Unknown) {
+    if matches!(verdict, Verdict::Safe | Verdict::Unknown) || small_table(cx, q, s) {
         return None;
     }
     // Raw SQL: name the statement.
