@@ -145,3 +145,26 @@ fn a_projects_own_models_widen_the_prefilter() {
     let builtin = scan_with(vec![root.to_path_buf()], true, None);
     assert_eq!(builtin.stats.files_prefiltered, 1);
 }
+
+#[test]
+fn a_projects_own_request_context_widens_the_prefilter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    fs::write(
+        root.join("admin.py"),
+        "from flask import Flask, g, request\n\napp = Flask(__name__)\n\n\n@app.before_request\ndef load_user():\n    g.user = User.query.get(request.headers.get(\"Acme-Principal\"))\n",
+    )
+    .unwrap();
+    let user = "language = \"python\"\npackage = \"acme\"\n\n[request_context.headers]\nidentity = [\"acme-principal\"]\n";
+    let models = Arc::new(Models::with_user(&[("faultline.toml", user)]).unwrap());
+    let on = scan_with(vec![root.to_path_buf()], true, Some(models.clone()));
+    let off = scan_with(vec![root.to_path_buf()], false, Some(models));
+    assert_eq!(findings(&on), findings(&off));
+    assert!(
+        on.findings
+            .iter()
+            .any(|f| f.finding.rule == "trust/caller-asserted-identity"),
+        "{:#?}",
+        on.findings
+    );
+}

@@ -152,8 +152,8 @@ const ACTING_TARGETS: &[&str] = &[
 ];
 
 impl Rule for CallerAssertedIdentity {
-    fn needles(&self, lang: Language, _models: &Models) -> Option<Vec<String>> {
-        Some(crate::trust::helpers::identity_needles(lang))
+    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+        Some(crate::trust::helpers::identity_needles(lang, models))
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

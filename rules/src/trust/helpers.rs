@@ -822,8 +822,8 @@ pub fn jwt_needles(lang: Language) -> Vec<String> {
 
 /// Needles of `network-location-auth`: everything a request's location
 /// (peer address, forwarding header, Host) can be read through.
-pub fn location_needles(lang: Language) -> Vec<String> {
-    let cx = crate::context::model::for_language(lang);
+pub fn location_needles(lang: Language, models: &crate::models::Models) -> Vec<String> {
+    let cx = models.request_context(lang);
     let r = &cx.request;
     let mut out: Vec<String> = Vec::new();
     for s in r
@@ -846,9 +846,9 @@ pub fn location_needles(lang: Language) -> Vec<String> {
 }
 
 /// Needles of `caller-asserted-identity`: the identity and SSO header names
-/// and the settings that name an SSO header.
-pub fn identity_needles(lang: Language) -> Vec<String> {
-    let h = &crate::context::model::for_language(lang).headers;
+/// and the settings that name an SSO header (a project's own included).
+pub fn identity_needles(lang: Language, models: &crate::models::Models) -> Vec<String> {
+    let h = &models.request_context(lang).headers;
     let mut out: Vec<String> = Vec::new();
     for name in h.identity.iter().chain(&h.sso) {
         out.extend(prefilter::header_needles(name));

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# benches/run.sh [CORPUS_DIR]
+#
+# faultline's benchmark. Builds (once) the pinned registry corpus with
+# benches/make-corpus.sh, builds faultline in release mode, then measures in
+# one run, side by side, the median of $RUNS runs of:
+#
+#   parse-only   `faultline debug parse`: faultline's own walker, reading, skip
+#                rules and tree-sitter parsers, no rule (the floor of "parse
+#                everything")
+#   scan         `faultline scan`, every rule, no cache
+#   scan-cold    the same with a fresh result cache (it writes the cache)
+#   scan-warm    the same again over the unchanged corpus (it reads the cache)
+#   semgrep      semgrep on benches/peer-rules/semgrep-rules.yml   (if found)
+#   ast-grep     ast-grep on benches/peer-rules/astgrep/            (if found)
+#   scan -j K    thread scaling, K = 1..nproc
+#
+# and prints wall, CPU (user+sys), MB/s, files/s and peak RSS, the ratios
+# the performance goals are stated in, and whether the scan reports the same
+# findings with and without the prefilter.
+#
+# Environment:
+#   RUNS=3                 runs per measurement (the median is shown)
+#   BENCH_INSTALL_PEERS=1  pip-install semgrep and ast-grep-cli into
+#                          target/bench-venv when they are not on PATH
+#   FAULTLINE=path         the binary to measure (default: a fresh release build)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+corpus=${1:-$root/target/bench-corpus}
+runs=${RUNS:-3}
+jobs=$(nproc)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+command -v /usr/bin/time >/dev/null || { echo "benches/run.sh needs GNU time (/usr/bin/time)" >&2; exit 1; }
+
+if [[ ! -f "$corpus/CORPUS-STATS.txt" ]]; then
+  echo "building the corpus in $corpus (pinned registry packages, ~130 MB)…" >&2
+  bash "$here/make-corpus.sh" "$corpus"
+fi
+
+if [[ -z "${FAULTLINE:-}" ]]; then
+  (cd "$root" && cargo build --release --locked -q)
+  FAULTLINE=$root/target/release/faultline
+fi
+
+venv=$root/target/bench-venv
+if [[ -x "$venv/bin/semgrep" ]]; then PATH=$venv/bin:$PATH; fi
+if [[ "${BENCH_INSTALL_PEERS:-0}" == 1 ]] && ! command -v semgrep >/dev/null; then
+  python3 -m venv "$venv" && "$venv/bin/pip" install -q semgrep ast-grep-cli && PATH=$venv/bin:$PATH
+fi
+
+bytes=$(find "$corpus" -path "$corpus/.cache" -prune -o -type f \
+  \( -name '*.py' -o -name '*.pyi' -o -name '*.ts' -o -name '*.tsx' -o -name '*.mts' -o -name '*.cts' \
+     -o -name '*.js' -o -name '*.jsx' -o -name '*.mjs' -o -name '*.cjs' -o -name '*.rs' \) \
+  -printf '%s\n' | awk '{s+=$1} END {print s}')
+files=$("$FAULTLINE" scan "$corpus" --no-cache --no-progress -f json --fail-on never \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["files_scanned"])')
+
+# measure NAME CMD... : runs CMD $runs times; records the median wall time
+# and its CPU and peak RSS in $tmp/NAME.
+measure() {
+  local name=$1; shift
+  : > "$tmp/$name.runs"
+  for _ in $(seq "$runs"); do
+    [[ -n "${BEFORE_EACH:-}" ]] && eval "$BEFORE_EACH"
+    /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/stderr" || {
+      if [[ $? -ne 1 ]]; then echo "$name failed:" >&2; cat "$tmp/stderr" >&2; return 0; fi
+    }
+    tail -n1 "$tmp/time" >> "$tmp/$name.runs"
+  done
+  sort -n "$tmp/$name.runs" | sed -n "$(( (runs + 1) / 2 ))p" > "$tmp/$name"
+}
+
+cache=$tmp/cache
+measure parse-only "$FAULTLINE" debug parse "$corpus" -j "$jobs"
+measure scan "$FAULTLINE" scan "$corpus" --no-cache --no-progress -f json -o /dev/null --fail-on never -j "$jobs"
+BEFORE_EACH='rm -rf "$cache"' measure scan-cold "$FAULTLINE" scan "$corpus" --cache-dir "$cache" --no-progress -f json -o /dev/null --fail-on never -j "$jobs"
+"$FAULTLINE" scan "$corpus" --cache-dir "$cache" --no-progress -f json -o /dev/null --fail-on never >/dev/null || true
+measure scan-warm "$FAULTLINE" scan "$corpus" --cache-dir "$cache" --no-progress -f json -o /dev/null --fail-on never -j "$jobs"
+if command -v semgrep >/dev/null; then
+  measure semgrep semgrep scan --metrics=off --disable-version-check --jobs "$jobs" \
+    --config "$here/peer-rules/semgrep-rules.yml" --json -o /dev/null "$corpus"
+fi
+if command -v ast-grep >/dev/null; then
+  measure ast-grep ast-grep scan -c "$here/peer-rules/astgrep/sgconfig.yml" -j "$jobs" --json=compact "$corpus"
+fi
+for k in $(seq 1 "$jobs"); do
+  measure "scan-j$k" "$FAULTLINE" scan "$corpus" --no-cache --no-progress -f json -o /dev/null --fail-on never -j "$k"
+done
+
+# Same findings with and without the prefilter.
+"$FAULTLINE" scan "$corpus" --no-cache --no-progress -f json -o "$tmp/on.json" --fail-on never || true
+"$FAULTLINE" scan "$corpus" --no-cache --no-progress --no-prefilter -f json -o "$tmp/off.json" --fail-on never || true
+
+python3 - "$tmp" "$bytes" "$files" "$jobs" "$corpus" <<'EOF'
+import json, os, sys
+tmp, size, files, jobs, corpus = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+def get(name):
+    p = os.path.join(tmp, name)
+    if not os.path.exists(p) or not open(p).read().strip():
+        return None
+    wall, user, sys_, rss = open(p).read().split()
+    return float(wall), float(user) + float(sys_), int(rss)
+print(f"corpus: {corpus}: {files} files, {size / 1e6:.1f} MB of source; {jobs} threads; median of {os.environ.get('RUNS', '3')} runs")
+print(f"{'what':<12} {'wall s':>8} {'CPU s':>8} {'MB/s':>8} {'files/s':>9} {'peak RSS':>9}")
+names = ["parse-only", "scan", "scan-cold", "scan-warm", "semgrep", "ast-grep"] + [f"scan-j{k}" for k in range(1, jobs + 1)]
+for n in names:
+    m = get(n)
+    if m:
+        w, c, r = m
+        print(f"{n:<12} {w:>8.2f} {c:>8.2f} {size / 1e6 / w:>8.1f} {files / w:>9.0f} {r / 1024:>7.0f} MB")
+def ratio(a, b, label):
+    x, y = get(a), get(b)
+    if x and y:
+        print(f"{label:<40} {x[0] / y[0]:6.2f}")
+print()
+ratio("scan", "parse-only", "scan / parse-only (goal <= 1.0)")
+ratio("semgrep", "scan", "semgrep / scan (goal >= 10)")
+ratio("ast-grep", "scan", "ast-grep / scan (goal >= 1.5)")
+ratio("scan-warm", "scan-cold", "warm / cold (goal <= 0.10)")
+ratio("scan-j1", f"scan-j{jobs}", f"1 -> {jobs} threads speed-up (goal >= 1.8)")
+s = get("scan")
+if s:
+    print(f"{'scan peak RSS, MB (goal <= 200)':<40} {s[2] / 1024:6.0f}")
+def findings(p):
+    d = json.load(open(p))
+    return sorted((f["path"], f["rule"], f["range"]["start"]["line"], f["message"]) for f in d["findings"])
+on, off = findings(os.path.join(tmp, "on.json")), findings(os.path.join(tmp, "off.json"))
+same = "identical" if on == off else f"DIFFERENT ({len(set(on) ^ set(off))} differ)"
+stats = json.load(open(os.path.join(tmp, "on.json")))["stats"]
+print(f"findings with / without the prefilter: {len(on)} / {len(off)}, {same}; "
+      f"{stats['files_prefiltered']} of {stats['files_scanned']} files not parsed")
+EOF
