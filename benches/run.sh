@@ -52,12 +52,9 @@ if [[ "${BENCH_INSTALL_PEERS:-0}" == 1 ]] && ! command -v semgrep >/dev/null; th
   python3 -m venv "$venv" && "$venv/bin/pip" install -q semgrep ast-grep-cli && PATH=$venv/bin:$PATH
 fi
 
-bytes=$(find "$corpus" -path "$corpus/.cache" -prune -o -type f \
-  \( -name '*.py' -o -name '*.pyi' -o -name '*.ts' -o -name '*.tsx' -o -name '*.mts' -o -name '*.cts' \
-     -o -name '*.js' -o -name '*.jsx' -o -name '*.mjs' -o -name '*.cjs' -o -name '*.rs' \) \
-  -printf '%s\n' | awk '{s+=$1} END {print s}')
-files=$("$FAULTLINE" scan "$corpus" --no-cache --no-progress -f json --fail-on never \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["files_scanned"])')
+# What a scan analyzes (after the skip rules): files and bytes of source.
+read -r files bytes < <("$FAULTLINE" scan "$corpus" --no-cache --no-progress -f json --fail-on never \
+  | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]; print(s["files_scanned"], s["bytes_scanned"])')
 
 # measure NAME CMD... : runs CMD $runs times; records the median wall time
 # and its CPU and peak RSS in $tmp/NAME.
