@@ -3,13 +3,12 @@
 //! tree-sitter parse of every file and nothing else (`faultline debug
 //! parse`). A scan that beats it is faster than parsing everything.
 
-use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::discover::{self, classify};
-use super::{Error, ScanOptions, resolve_paths, scan_root};
+use super::discover::classify;
+use super::{Error, ScanOptions, Setup, setup};
 
 /// What a parse-only pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,25 +28,9 @@ pub struct ParseStats {
 /// Discovers and parses every file `options` would scan; runs no rule.
 pub fn parse_all(options: &ScanOptions) -> Result<ParseStats, Error> {
     let started = Instant::now();
-    let paths = resolve_paths(&options.paths)?;
-    let root = scan_root(&paths);
-    let jobs = options.jobs.map_or(0, NonZeroUsize::get);
-    let exclude_base = options.exclude_base.clone().unwrap_or_else(|| root.clone());
-    let discovery = discover::discover(
-        &paths,
-        &root,
-        options.max_file_size,
-        jobs,
-        &options.exclude,
-        &exclude_base,
-    )?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| Error::ThreadPool {
-            jobs,
-            message: e.to_string(),
-        })?;
+    let Setup {
+        discovery, pool, ..
+    } = setup(options)?;
     // (parsed, bytes, has errors)
     let parsed: Vec<Option<(u64, bool)>> = pool.install(|| {
         discovery

@@ -381,31 +381,12 @@ impl Report {
 /// Scans `options.paths` and returns the report.
 pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
     let started = Instant::now();
-    let paths = resolve_paths(&options.paths)?;
-    let root = scan_root(&paths);
-    let jobs = options.jobs.map_or(0, NonZeroUsize::get);
-
-    let exclude_base = options.exclude_base.clone().unwrap_or_else(|| root.clone());
-    let discovery = discover::discover(
-        &paths,
-        &root,
-        options.max_file_size,
-        jobs,
-        &options.exclude,
-        &exclude_base,
-    )?;
-    let discovery = match options.shard {
-        Some(shard) => shard.select(discovery),
-        None => discovery,
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .thread_name(|i| format!("faultline-worker-{i}"))
-        .build()
-        .map_err(|e| Error::ThreadPool {
-            jobs,
-            message: e.to_string(),
-        })?;
+    let Setup {
+        paths,
+        root,
+        discovery,
+        pool,
+    } = setup(options)?;
     let models = options
         .models
         .as_deref()
@@ -472,6 +453,48 @@ pub fn scan(options: &ScanOptions) -> Result<Report, Error> {
     report.sort();
     report.stats.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// What a scan and the parse-only baseline share: the resolved paths, the
+/// root, the discovered files (of the shard, if any) and the worker pool.
+struct Setup {
+    paths: Vec<PathBuf>,
+    root: PathBuf,
+    discovery: discover::Discovery,
+    pool: rayon::ThreadPool,
+}
+
+fn setup(options: &ScanOptions) -> Result<Setup, Error> {
+    let paths = resolve_paths(&options.paths)?;
+    let root = scan_root(&paths);
+    let jobs = options.jobs.map_or(0, NonZeroUsize::get);
+    let exclude_base = options.exclude_base.clone().unwrap_or_else(|| root.clone());
+    let discovery = discover::discover(
+        &paths,
+        &root,
+        options.max_file_size,
+        jobs,
+        &options.exclude,
+        &exclude_base,
+    )?;
+    let discovery = match options.shard {
+        Some(shard) => shard.select(discovery),
+        None => discovery,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("faultline-worker-{i}"))
+        .build()
+        .map_err(|e| Error::ThreadPool {
+            jobs,
+            message: e.to_string(),
+        })?;
+    Ok(Setup {
+        paths,
+        root,
+        discovery,
+        pool,
+    })
 }
 
 /// Makes every path absolute and checks that it exists.

@@ -15,6 +15,8 @@
 //! source); any other needle, or one written with a leading `*`, may appear
 //! anywhere.
 
+use std::collections::HashMap;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use faultline_ir::Language;
 use faultline_rules::Rule;
@@ -82,38 +84,32 @@ impl Prefilter {
 
     /// Which of the rules run on a file of `lang` with these bytes.
     pub fn select(&self, lang: Language, text: &[u8]) -> Selection {
-        let Some((_, lf)) = self.langs.iter().find(|(l, _)| *l == lang) else {
+        let Some(lf) = self.lang(lang) else {
             return Selection {
                 rules: Vec::new(),
                 parse: true,
             };
         };
-        let suppression = lf.suppression;
-        let mut hit = vec![false; suppression + 1];
-        let Some(ac) = &lf.automaton else {
+        if lf.automaton.is_none() {
             return Selection {
                 rules: lf.applicable.clone(),
                 parse: true,
             };
-        };
-        {
-            let mut remaining = lf.filtered;
-            for m in ac.find_overlapping_iter(text) {
-                let id = m.pattern().as_usize();
-                if lf.word.get(id).copied().unwrap_or(false) && !is_word(text, m.start(), m.end()) {
-                    continue;
+        }
+        let suppression = lf.suppression;
+        let mut hit = vec![false; suppression + 1];
+        let mut remaining = lf.filtered;
+        for id in lf.found(text) {
+            for &slot in lf.slots.get(id).map(Vec::as_slice).unwrap_or(&[]) {
+                if let Some(h) = hit.get_mut(slot)
+                    && !*h
+                {
+                    *h = true;
+                    remaining -= 1;
                 }
-                for &slot in lf.slots.get(id).map(Vec::as_slice).unwrap_or(&[]) {
-                    if let Some(h) = hit.get_mut(slot)
-                        && !*h
-                    {
-                        *h = true;
-                        remaining -= 1;
-                    }
-                }
-                if remaining == 0 {
-                    break;
-                }
+            }
+            if remaining == 0 {
+                break;
             }
         }
         let mut rules: Vec<usize> = lf.always.clone();
@@ -122,24 +118,15 @@ impl Prefilter {
         let parse = !rules.is_empty() || hit[suppression];
         Selection { rules, parse }
     }
-}
 
-impl Prefilter {
     /// Every needle of `lang` found in `text` (for `faultline debug
     /// prefilter`): its text and the indexes of the rules it admits.
     pub fn needles_found(&self, lang: Language, text: &[u8]) -> Vec<(String, Vec<usize>)> {
-        let Some((_, lf)) = self.langs.iter().find(|(l, _)| *l == lang) else {
+        let Some(lf) = self.lang(lang) else {
             return Vec::new();
         };
-        let Some(ac) = &lf.automaton else {
-            return Vec::new();
-        };
-        let mut seen = vec![false; lf.word.len()];
-        for m in ac.find_overlapping_iter(text) {
-            let id = m.pattern().as_usize();
-            if lf.word.get(id).copied().unwrap_or(false) && !is_word(text, m.start(), m.end()) {
-                continue;
-            }
+        let mut seen = vec![false; lf.needles.len()];
+        for id in lf.found(text) {
             if let Some(s) = seen.get_mut(id) {
                 *s = true;
             }
@@ -147,11 +134,34 @@ impl Prefilter {
         seen.iter()
             .enumerate()
             .filter(|(_, s)| **s)
-            .filter_map(|(id, _)| {
-                let needle = lf.needles.get(id)?.clone();
-                Some((needle, lf.slots.get(id)?.clone()))
-            })
+            .filter_map(|(id, _)| Some((lf.needles.get(id)?.clone(), lf.slots.get(id)?.clone())))
             .collect()
+    }
+
+    fn lang(&self, lang: Language) -> Option<&LangFilter> {
+        self.langs
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map(|(_, lf)| lf)
+    }
+}
+
+impl LangFilter {
+    /// The needles found in `text`, in order of their end, repeated when
+    /// found again; word needles only where they stand as a whole word.
+    fn found<'a>(&'a self, text: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+        self.automaton
+            .iter()
+            .flat_map(move |ac| ac.find_overlapping_iter(text))
+            .filter(move |m| {
+                let word = self
+                    .word
+                    .get(m.pattern().as_usize())
+                    .copied()
+                    .unwrap_or(false);
+                !word || is_word(text, m.start(), m.end())
+            })
+            .map(|m| m.pattern().as_usize())
     }
 }
 
@@ -163,6 +173,7 @@ impl LangFilter {
         let mut applicable = Vec::new();
         let mut filtered = 1;
         let mut word: Vec<bool> = Vec::new();
+        let mut index: HashMap<(String, bool), usize> = HashMap::new();
         let mut add = |needle: &str, slot: usize, needles: &mut Vec<String>| {
             let (anywhere, text) = match needle.strip_prefix('*') {
                 Some(rest) => (true, rest),
@@ -172,13 +183,10 @@ impl LangFilter {
             if key.is_empty() {
                 return;
             }
-            match needles
-                .iter()
-                .zip(&word)
-                .position(|(n, w)| *n == key && *w != anywhere)
-            {
-                Some(i) => slots[i].push(slot),
+            match index.get(&(key.clone(), !anywhere)) {
+                Some(&i) => slots[i].push(slot),
                 None => {
+                    index.insert((key.clone(), !anywhere), needles.len());
                     needles.push(key);
                     word.push(!anywhere);
                     slots.push(vec![slot]);

@@ -1,8 +1,7 @@
 use faultline_ir::{FuncId, FuncKind, Kind, Language, Module, NodeId};
 
 use crate::external_call::helpers::external_or_wrapper_call;
-use crate::models::{Models, Table};
-use crate::prefilter::from_tables;
+use crate::models::Models;
 use crate::utils::{args, call_label, call_name, callee, in_test_code, receiver, segs};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
 
@@ -61,12 +60,7 @@ declare_rule! {
 
 impl Rule for FloatingPromise {
     fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
-        from_tables(
-            models,
-            lang,
-            &[Table::Calls, Table::Types, Table::Spawns],
-            &["async"],
-        )
+        crate::external_call::helpers::needles(lang, models, &["async"])
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

@@ -3,7 +3,7 @@
 use faultline_ir::{Kind, Module, NodeId, Spread};
 
 use crate::Context;
-use crate::models::{CallMatch, TimeoutSpec};
+use crate::models::{CallMatch, Models, Table, TimeoutSpec};
 use crate::utils::{args, segs};
 
 /// Whether a timeout is given at a call or constructor.
@@ -105,6 +105,21 @@ pub fn used_with_step(cx: &Context<'_>, call: NodeId, steps: &[String]) -> bool 
             .get(k + 1..)
             .is_some_and(|rest| rest.iter().any(|s| steps.contains(&s.name)))
     })
+}
+
+/// The family's prefilter needles: every external call goes through a call
+/// model, a client type or a spawn; `extra` adds a rule's own keywords.
+pub fn needles(
+    lang: faultline_ir::Language,
+    models: &Models,
+    extra: &[&str],
+) -> Option<Vec<String>> {
+    crate::prefilter::from_tables(
+        models,
+        lang,
+        &[Table::Calls, Table::Types, Table::Spawns],
+        extra,
+    )
 }
 
 /// The model of an external call node (its own call, not a wrapper's).

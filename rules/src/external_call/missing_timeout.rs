@@ -3,9 +3,8 @@ use std::collections::HashSet;
 use faultline_ir::{Kind, Module, NodeId};
 
 use crate::external_call::helpers::{Timeout, external_call, timeout_at, used_with_step};
+use crate::models::Models;
 use crate::models::{DefaultTimeout, TimeoutSpec, TypeModel};
-use crate::models::{Models, Table};
-use crate::prefilter::from_tables;
 use crate::utils::{call_label, in_test_code, is_own_call, segs};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 use faultline_ir::Language;
@@ -69,12 +68,7 @@ declare_rule! {
 
 impl Rule for MissingTimeout {
     fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
-        from_tables(
-            models,
-            lang,
-            &[Table::Calls, Table::Types, Table::Spawns],
-            &[],
-        )
+        crate::external_call::helpers::needles(lang, models, &[])
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

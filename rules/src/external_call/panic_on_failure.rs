@@ -1,8 +1,7 @@
 use faultline_ir::{FuncId, FuncKind, Kind, Module, NodeId};
 
 use crate::external_call::helpers::external_call;
-use crate::models::{Models, Table};
-use crate::prefilter::from_tables;
+use crate::models::Models;
 use crate::utils::{call_label, call_name, in_test_code, receiver, segs, strip_await};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 use faultline_ir::Language;
@@ -55,12 +54,7 @@ declare_rule! {
 
 impl Rule for PanicOnFailure {
     fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
-        from_tables(
-            models,
-            lang,
-            &[Table::Calls, Table::Types, Table::Spawns],
-            &[],
-        )
+        crate::external_call::helpers::needles(lang, models, &[])
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

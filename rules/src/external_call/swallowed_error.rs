@@ -1,8 +1,7 @@
 use faultline_ir::{Handler, Kind, Language, Module, NodeId};
 
 use crate::external_call::helpers::{contains_external_call, external_call, is_write};
-use crate::models::{Models, Table};
-use crate::prefilter::from_tables;
+use crate::models::Models;
 use crate::utils::{args, call_label, call_name, in_test_code, receiver, segs, strip_await};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 
@@ -70,12 +69,7 @@ declare_rule! {
 
 impl Rule for SwallowedError {
     fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
-        from_tables(
-            models,
-            lang,
-            &[Table::Calls, Table::Types, Table::Spawns],
-            &[],
-        )
+        crate::external_call::helpers::needles(lang, models, &[])
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

@@ -3,9 +3,8 @@ use std::collections::HashSet;
 use faultline_ir::{FuncId, Kind, Module, NodeId, Spread};
 
 use crate::external_call::helpers::{external_call, is_write};
+use crate::models::Models;
 use crate::models::ResponseModel;
-use crate::models::{Models, Table};
-use crate::prefilter::from_tables;
 use crate::utils::{call_label, in_test_code, segs};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
 use faultline_ir::Language;
@@ -76,12 +75,7 @@ enum Event {
 
 impl Rule for UncheckedStatus {
     fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
-        from_tables(
-            models,
-            lang,
-            &[Table::Calls, Table::Types, Table::Spawns],
-            &[],
-        )
+        crate::external_call::helpers::needles(lang, models, &[])
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

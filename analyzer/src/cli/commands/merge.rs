@@ -22,9 +22,9 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::io::{self, Write};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -34,6 +34,7 @@ use serde_sarif::sarif::{
     Run, Sarif as SarifLog,
 };
 
+use super::{note, write_file};
 use crate::ExitStatus;
 use crate::config::SUPPRESSION_RULE;
 use crate::report::{TOOL_NAME, sarif};
@@ -441,26 +442,6 @@ fn decode_uri_path(uri: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Writes a file through `write`, creating its parent directories.
-fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        fs::create_dir_all(parent)?;
-    }
-    let mut file = BufWriter::new(File::create(path)?);
-    write(&mut file)?;
-    file.flush()
-}
-
-#[expect(
-    clippy::print_stderr,
-    reason = "warnings about the merge go to stderr, beside the log on stdout"
-)]
-fn note(message: &str) {
-    eprintln!("{message}");
 }
 
 #[cfg(test)]

@@ -1,15 +1,15 @@
 //! `faultline scan`.
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use faultline_rules::Level;
 
+use super::{note, write_file};
 use crate::ExitStatus;
 use crate::cli::progress::Progress;
 use crate::config;
@@ -347,24 +347,4 @@ pub fn run(args: &ScanArgs, stdout: &mut dyn Write) -> anyhow::Result<ExitStatus
     } else {
         ExitStatus::Success
     })
-}
-
-/// Writes a file through `write`, creating its parent directories.
-fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        fs::create_dir_all(parent)?;
-    }
-    let mut file = BufWriter::new(File::create(path)?);
-    write(&mut file)?;
-    file.flush()
-}
-
-#[expect(
-    clippy::print_stderr,
-    reason = "warnings about the scan go to stderr, beside any report on stdout"
-)]
-fn note(message: &str) {
-    eprintln!("{message}");
 }
