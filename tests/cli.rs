@@ -53,7 +53,11 @@ fn problem_dir() -> tempfile::TempDir {
         format!("{}\n", "var a=function(){return 1};".repeat(100)),
     );
     // It mentions `requests`, so the prefilter lets it through to the parser.
-    write(root, "src/broken.py", "def f(:\n    return requests\n");
+    write(
+        root,
+        "src/broken.py",
+        "def f(:\n    return requests.get(url, timeout=5)\n",
+    );
     dir
 }
 

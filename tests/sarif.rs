@@ -139,10 +139,10 @@ fn scan_of_a_directory_is_valid_sarif() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join("src dir")).unwrap();
     fs::write(dir.path().join("src dir/ok.py"), "x = 1\n").unwrap();
-    // `requests` gets it past the prefilter, to the parser.
+    // `requests.get` gets it past the prefilter, to the parser.
     fs::write(
         dir.path().join("src dir/broken.py"),
-        "def f(:\n  requests\n",
+        "def f(:\n  requests.get(url, timeout=5)\n",
     )
     .unwrap();
     fs::write(dir.path().join("blob.py"), b"\0\0\0").unwrap();

@@ -31,6 +31,8 @@ use std::sync::OnceLock;
 
 use faultline_ir::{Language, Segment};
 use serde::Deserialize;
+
+use crate::prefilter::Needles;
 use thiserror::Error;
 
 /// A model file could not be read.
@@ -733,23 +735,18 @@ impl Pattern {
         (1..=segs.len()).find(|&k| match_toks(&self.toks, &segs[..k]))
     }
 
-    /// The alternatives of the pattern's most distinctive literal segment: a
-    /// path can only match if it has a segment with one of these names. The
-    /// root (the package or import every use goes through) unless it is a
-    /// standard root most files name (`std`, `os`, `window`…); then the
-    /// longest other one. `None` when every segment is `*` or `..`.
-    fn anchor(&self) -> Option<&[String]> {
-        const COMMON_ROOTS: &[&str] = &[
-            "std",
-            "core",
-            "alloc",
-            "tokio",
-            "futures",
-            "os",
-            "sys",
+    /// The names a file must contain for a path to match the pattern: one
+    /// group of alternatives per literal segment (every segment of a
+    /// resolved path is written in the file). Roots a path may have without
+    /// the file naming them (`self`, `globalThis`, `builtins`…) are left out
+    /// unless nothing else is literal. `None` when every segment is `*` or
+    /// `..`.
+    fn anchor_groups(&self) -> Option<Vec<Vec<String>>> {
+        const IMPLICIT_ROOTS: &[&str] = &[
             "window",
             "globalThis",
-            "process",
+            "global",
+            "builtins",
             "self",
             "Self",
             "crate",
@@ -767,15 +764,15 @@ impl Pattern {
             })
             .collect();
         let first = *literals.first()?;
-        let common = first.iter().any(|n| COMMON_ROOTS.contains(&n.as_str()));
-        if !common || literals.len() == 1 {
-            return Some(first);
-        }
-        literals
+        let distinctive: Vec<Vec<String>> = literals
             .iter()
-            .skip(1)
-            .max_by_key(|ns| ns.iter().map(String::len).min().unwrap_or(0))
-            .copied()
+            .filter(|ns| !ns.iter().any(|n| IMPLICIT_ROOTS.contains(&n.as_str())))
+            .map(|ns| ns.to_vec())
+            .collect();
+        if distinctive.is_empty() {
+            return Some(vec![first.to_vec()]);
+        }
+        Some(distinctive)
     }
 
     fn last_names(&self) -> Option<Vec<String>> {
@@ -1270,11 +1267,12 @@ impl Models {
     /// The names a file must mention for some pattern of `table` to match a
     /// path in it, for the prefilter: every segment of a resolved path is an
     /// identifier (or module name) written in the file, so a pattern can only
-    /// match where its anchor segment's name is written. `None` when some
-    /// pattern has no literal segment, so any file may match.
-    pub fn anchors(&self, lang: Language, table: Table) -> Option<Vec<String>> {
+    /// match where the names of all its literal segments are written; one
+    /// clause per pattern. `None` when some pattern has no literal segment,
+    /// so any file may match.
+    pub fn anchors(&self, lang: Language, table: Table) -> Option<Needles> {
         let Some(lm) = self.lang(lang) else {
-            return Some(Vec::new());
+            return Some(Needles::default());
         };
         let patterns: Vec<&Pattern> = match table {
             Table::Calls => lm.by_last.values().flatten().map(|(_, p)| p).collect(),
@@ -1295,13 +1293,11 @@ impl Models {
                 .map(|(_, p)| p)
                 .collect(),
         };
-        let mut out: Vec<String> = Vec::new();
+        let mut out = Needles::default();
         for p in patterns {
-            out.extend(p.anchor()?.iter().cloned());
+            out.push_all(p.anchor_groups()?);
         }
-        out.sort();
-        out.dedup();
-        Some(out)
+        Some(out.normalized())
     }
 
     /// Every pattern text of every call model, for the prefilter and tests.

@@ -1,13 +1,19 @@
 //! What a file must contain for a rule to report anything in it.
 //!
 //! Every rule can name *needles* ([`Rule::needles`](crate::Rule::needles)):
-//! strings of which a file must contain at least one, ASCII
-//! case-insensitively, for the rule to possibly report in it. A needle made
-//! only of identifier characters (`requests`, `remote_addr`) must stand as a
-//! whole word; any other (`x-user`), or one written with a leading `*`
-//! (`*x_user`, matching inside `HTTP_X_USER_ID`), may appear anywhere. The engine tests each file's bytes for the needles
-//! of the enabled rules in one pass before parsing it, runs only the rules
-//! whose needles it found, and does not parse a file no rule can report in.
+//! strings a file must contain, ASCII case-insensitively, for the rule to
+//! possibly report in it. They form [`Needles`]: a list of clauses, of which
+//! one must hold; a clause holds when each of its groups has one of its
+//! strings in the file. A pattern `requests.Session().get()` is one clause
+//! of three groups: a path matches it only where `requests`, `Session` and
+//! `get` are all written.
+//!
+//! A needle made only of identifier characters (`requests`, `remote_addr`)
+//! must stand as a whole word; any other (`x-user`), or one written with a
+//! leading `*` (`*x_user`, matching inside `HTTP_X_USER_ID`), may appear
+//! anywhere. The engine tests each file's bytes for the needles of the
+//! enabled rules in one pass before parsing it, runs only the rules whose
+//! needles it found, and does not parse a file no rule can report in.
 //!
 //! Needles must never change results, so they are derived from what a rule
 //! cannot do without: the models it matches resolved paths against (every
@@ -21,19 +27,85 @@ use faultline_ir::Language;
 
 use crate::models::{Models, Table};
 
-/// The needles of every pattern of `tables`, plus `extra`; `None` when some
-/// pattern could match any file.
+/// What a file must contain for a rule to report in it: one of the
+/// clauses must hold, and a clause holds when every one of its groups has
+/// one of its strings in the file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Needles {
+    clauses: Vec<Vec<Vec<String>>>,
+}
+
+impl Needles {
+    /// Needles any one of which is enough.
+    pub fn any<S: Into<String>>(needles: impl IntoIterator<Item = S>) -> Needles {
+        let mut out = Needles::default();
+        for n in needles {
+            out.push_all(vec![vec![n.into()]]);
+        }
+        out
+    }
+
+    /// Adds a clause: every group must have one of its strings in the file.
+    /// Empty groups are dropped; a clause left empty is not added.
+    pub fn push_all(&mut self, groups: Vec<Vec<String>>) {
+        let mut groups: Vec<Vec<String>> = groups
+            .into_iter()
+            .map(normalize)
+            .filter(|g| !g.is_empty())
+            .collect();
+        if groups.is_empty() {
+            return;
+        }
+        groups.sort();
+        groups.dedup();
+        self.clauses.push(groups);
+    }
+
+    /// Adds every clause of `other`.
+    pub fn extend(&mut self, other: Needles) {
+        self.clauses.extend(other.clauses);
+    }
+
+    /// The clauses, each a list of groups of alternatives.
+    pub fn clauses(&self) -> &[Vec<Vec<String>>] {
+        &self.clauses
+    }
+
+    /// Whether no clause can hold: the rule can never report.
+    pub fn is_empty(&self) -> bool {
+        self.clauses.is_empty()
+    }
+
+    /// Sorted, without duplicate clauses or clauses implied by another (a
+    /// clause that only adds groups to another holds only where it does).
+    pub fn normalized(mut self) -> Needles {
+        self.clauses
+            .sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        self.clauses.dedup();
+        let mut kept: Vec<Vec<Vec<String>>> = Vec::new();
+        for c in self.clauses {
+            if !kept.iter().any(|k| k.iter().all(|g| c.contains(g))) {
+                kept.push(c);
+            }
+        }
+        kept.sort();
+        Needles { clauses: kept }
+    }
+}
+
+/// The needles of every pattern of `tables`, plus `extra` keywords any one
+/// of which is enough; `None` when some pattern could match any file.
 pub fn from_tables(
     models: &Models,
     lang: Language,
     tables: &[Table],
     extra: &[&str],
-) -> Option<Vec<String>> {
-    let mut out: Vec<String> = extra.iter().map(|s| (*s).to_string()).collect();
+) -> Option<Needles> {
+    let mut out = Needles::any(extra.iter().copied());
     for t in tables {
         out.extend(models.anchors(lang, *t)?);
     }
-    Some(normalize(out))
+    Some(out.normalized())
 }
 
 /// The identifier-like pieces of a model string (`ssl.CERT_NONE`,
@@ -102,7 +174,30 @@ mod tests {
     fn tables_give_package_names() {
         let m = crate::models::builtin();
         let n = from_tables(m, Language::Python, &[Table::Calls], &[]).unwrap();
-        assert!(n.iter().any(|x| x == "requests"), "{n:?}");
-        assert!(n.iter().all(|x| !x.is_empty()));
+        let has = |s: &str| n.clauses().iter().flatten().flatten().any(|x| x == s);
+        assert!(has("requests"), "{n:?}");
+        // `requests.get` needs both names, not either.
+        assert!(
+            n.clauses()
+                .iter()
+                .any(|c| c.len() > 1 && c.iter().any(|g| g == &["requests"])),
+            "{n:?}"
+        );
+    }
+
+    #[test]
+    fn clauses_implied_by_another_are_dropped() {
+        let mut n = Needles::any(["a"]);
+        n.push_all(vec![vec!["a".into()], vec!["b".into()]]);
+        n.push_all(vec![vec!["c".into(), "b".into()], vec![]]);
+        let n = n.normalized();
+        assert_eq!(
+            n.clauses(),
+            [
+                vec![vec!["a".to_string()]],
+                vec![vec!["b".to_string(), "c".to_string()]]
+            ]
+        );
+        assert!(Needles::any(Vec::<String>::new()).is_empty());
     }
 }

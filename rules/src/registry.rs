@@ -4,6 +4,7 @@ use crate::external_call::{
     FloatingPromise, MissingTimeout, PanicOnFailure, SwallowedError, UncheckedStatus,
 };
 use crate::models::Models;
+use crate::prefilter::Needles;
 use crate::query::{InLoop, Unbounded};
 use crate::race::{CheckThenAct, ReadModifyWrite};
 use crate::retry::NonIdempotent;
@@ -21,7 +22,7 @@ pub trait Rule: Sync + Send {
     fn check(&self, cx: &mut Context<'_>);
     /// What a file of `lang` must contain for this rule to report in it
     /// (see [`crate::prefilter`]); `None`, the default, runs it on every file.
-    fn needles(&self, _lang: Language, _models: &Models) -> Option<Vec<String>> {
+    fn needles(&self, _lang: Language, _models: &Models) -> Option<Needles> {
         None
     }
 }

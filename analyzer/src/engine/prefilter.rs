@@ -4,9 +4,9 @@
 //!
 //! Each rule names its needles ([`Rule::needles`], derived from the API
 //! models, including a project's own, and from what the rule's logic
-//! requires; see [`faultline_rules::prefilter`]). A rule runs on a file that
-//! contains one of its needles, ASCII case-insensitively; short needles
-//! made of identifier characters must stand as a whole word. Rules without
+//! requires; see [`faultline_rules::prefilter`]). A rule runs on a file
+//! where one of its clauses holds: every group of the clause has one of its
+//! needles in the file, ASCII case-insensitively. Rules without
 //! needles run on every file. A file mentioning `faultline` is always
 //! parsed, so that its suppression comments are still checked.
 //!
@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use faultline_ir::Language;
 use faultline_rules::Rule;
 use faultline_rules::models::Models;
@@ -46,17 +46,14 @@ struct LangFilter {
     automaton: Option<AhoCorasick>,
     /// Every rule of the language.
     applicable: Vec<usize>,
-    /// The suppression needle's slot: one past the last rule.
-    suppression: usize,
     /// The needles, lowercase.
     needles: Vec<String>,
     /// Per needle: whether it must be a whole word.
     word: Vec<bool>,
-    /// Per needle: the slots (indexes into the rule list; the last slot is
-    /// the suppression needle) it satisfies.
-    slots: Vec<Vec<usize>>,
-    /// How many slots have needles (rules with needles, plus suppressions).
-    filtered: usize,
+    /// The suppression needle.
+    suppression: usize,
+    /// Per rule with needles: its clauses, as groups of needle indexes.
+    filtered: Vec<(usize, Vec<Vec<Vec<usize>>>)>,
     /// Rules of the language that run on every file.
     always: Vec<usize>,
 }
@@ -96,45 +93,67 @@ impl Prefilter {
                 parse: true,
             };
         }
-        let suppression = lf.suppression;
-        let mut hit = vec![false; suppression + 1];
-        let mut remaining = lf.filtered;
+        let mut present = vec![false; lf.needles.len()];
+        let mut any = false;
         for id in lf.found(text) {
-            for &slot in lf.slots.get(id).map(Vec::as_slice).unwrap_or(&[]) {
-                if let Some(h) = hit.get_mut(slot)
-                    && !*h
-                {
-                    *h = true;
-                    remaining -= 1;
-                }
-            }
-            if remaining == 0 {
-                break;
+            if let Some(p) = present.get_mut(id) {
+                *p = true;
+                any = true;
             }
         }
         let mut rules: Vec<usize> = lf.always.clone();
-        rules.extend((0..suppression).filter(|&i| hit[i]));
+        if any {
+            let has = |id: &usize| present.get(*id).copied().unwrap_or(false);
+            rules.extend(
+                lf.filtered
+                    .iter()
+                    .filter(|(_, clauses)| {
+                        clauses
+                            .iter()
+                            .any(|groups| groups.iter().all(|g| g.iter().any(has)))
+                    })
+                    .map(|(i, _)| *i),
+            );
+        }
         rules.sort_unstable();
-        let parse = !rules.is_empty() || hit[suppression];
+        let parse = !rules.is_empty() || has_suppression(&present, lf.suppression);
         Selection { rules, parse }
     }
 
-    /// Every needle of `lang` found in `text` (for `faultline debug
-    /// prefilter`): its text and the indexes of the rules it admits.
-    pub fn needles_found(&self, lang: Language, text: &[u8]) -> Vec<(String, Vec<usize>)> {
+    /// Why each rule runs on a file of `lang` with these bytes (for
+    /// `faultline debug prefilter`): the rule's index and the first clause
+    /// that holds, written `a+b|c` (`a` and one of `b`, `c`).
+    pub fn reasons(&self, lang: Language, text: &[u8]) -> Vec<(usize, String)> {
         let Some(lf) = self.lang(lang) else {
             return Vec::new();
         };
-        let mut seen = vec![false; lf.needles.len()];
+        let mut present = vec![false; lf.needles.len()];
         for id in lf.found(text) {
-            if let Some(s) = seen.get_mut(id) {
-                *s = true;
+            if let Some(p) = present.get_mut(id) {
+                *p = true;
             }
         }
-        seen.iter()
-            .enumerate()
-            .filter(|(_, s)| **s)
-            .filter_map(|(id, _)| Some((lf.needles.get(id)?.clone(), lf.slots.get(id)?.clone())))
+        let has = |id: &usize| present.get(*id).copied().unwrap_or(false);
+        let name = |id: &usize| lf.needles.get(*id).map_or("?", String::as_str);
+        lf.filtered
+            .iter()
+            .filter_map(|(i, clauses)| {
+                let c = clauses
+                    .iter()
+                    .find(|groups| groups.iter().all(|g| g.iter().any(has)))?;
+                let text = c
+                    .iter()
+                    .map(|g| {
+                        g.iter()
+                            .filter(|id| has(id))
+                            .map(name)
+                            .collect::<Vec<_>>()
+                            .join("|")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("+");
+                Some((*i, text))
+            })
             .collect()
     }
 
@@ -167,32 +186,10 @@ impl LangFilter {
 
 impl LangFilter {
     fn new(lang: Language, rules: &[&'static dyn Rule], models: &Models) -> LangFilter {
-        let mut needles: Vec<String> = Vec::new();
-        let mut slots: Vec<Vec<usize>> = Vec::new();
+        let mut table = NeedleTable::default();
+        let mut filtered = Vec::new();
         let mut always = Vec::new();
         let mut applicable = Vec::new();
-        let mut filtered = 1;
-        let mut word: Vec<bool> = Vec::new();
-        let mut index: HashMap<(String, bool), usize> = HashMap::new();
-        let mut add = |needle: &str, slot: usize, needles: &mut Vec<String>| {
-            let (anywhere, text) = match needle.strip_prefix('*') {
-                Some(rest) => (true, rest),
-                None => (!needle.bytes().all(is_ident_byte), needle),
-            };
-            let key = text.to_ascii_lowercase();
-            if key.is_empty() {
-                return;
-            }
-            match index.get(&(key.clone(), !anywhere)) {
-                Some(&i) => slots[i].push(slot),
-                None => {
-                    index.insert((key.clone(), !anywhere), needles.len());
-                    needles.push(key);
-                    word.push(!anywhere);
-                    slots.push(vec![slot]);
-                }
-            }
-        };
         for (i, rule) in rules.iter().enumerate() {
             if !rule.meta().applies_to(lang) {
                 continue;
@@ -200,33 +197,79 @@ impl LangFilter {
             applicable.push(i);
             match rule.needles(lang, models) {
                 Some(ns) if !ns.is_empty() => {
-                    filtered += 1;
-                    for n in &ns {
-                        add(n, i, &mut needles);
-                    }
+                    let clauses = ns
+                        .clauses()
+                        .iter()
+                        .map(|groups| {
+                            groups
+                                .iter()
+                                .map(|g| g.iter().filter_map(|n| table.add(n)).collect())
+                                .collect()
+                        })
+                        .collect();
+                    filtered.push((i, clauses));
                 }
                 // A rule with no needles at all can never report here.
                 Some(_) => {}
                 None => always.push(i),
             }
         }
-        add(SUPPRESSION_NEEDLE, rules.len(), &mut needles);
+        let suppression = table.add(SUPPRESSION_NEEDLE).unwrap_or(0);
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .build(&needles)
+            // A few hundred needles: the full DFA is small and the fastest
+            // to search with.
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&table.needles)
             .ok();
         LangFilter {
             automaton,
             applicable,
-            suppression: rules.len(),
-            needles,
-            word,
-            slots,
+            needles: table.needles,
+            word: table.word,
+            suppression,
             filtered,
             always,
         }
     }
+}
+
+/// The distinct needles of a language.
+#[derive(Default)]
+struct NeedleTable {
+    needles: Vec<String>,
+    word: Vec<bool>,
+    index: HashMap<(String, bool), usize>,
+}
+
+impl NeedleTable {
+    /// The index of `needle`, added if new; `None` if empty.
+    fn add(&mut self, needle: &str) -> Option<usize> {
+        let (anywhere, text) = match needle.strip_prefix('*') {
+            Some(rest) => (true, rest),
+            None => (!needle.bytes().all(is_ident_byte), needle),
+        };
+        let key = (text.to_ascii_lowercase(), !anywhere);
+        if key.0.is_empty() {
+            return None;
+        }
+        let id = match self.index.get(&key) {
+            Some(&id) => id,
+            None => {
+                let id = self.needles.len();
+                self.needles.push(key.0.clone());
+                self.word.push(key.1);
+                self.index.insert(key, id);
+                id
+            }
+        };
+        Some(id)
+    }
+}
+
+fn has_suppression(present: &[bool], id: usize) -> bool {
+    present.get(id).copied().unwrap_or(false)
 }
 
 fn is_ident_byte(b: u8) -> bool {
@@ -282,8 +325,18 @@ mod tests {
         assert!(ids.contains(&"external-call/missing-timeout"), "{ids:?}");
         assert!(!ids.contains(&"trust/unverified-token"), "{ids:?}");
         // Case does not matter; a suppression comment forces a parse.
-        let upper = p.select(Language::Python, b"IMPORT REQUESTS");
+        let upper = p.select(Language::Python, b"IMPORT REQUESTS\nREQUESTS.GET(URL)");
         assert!(!upper.rules.is_empty());
+        // Every name of a pattern must be written: `get` alone is not
+        // `requests.get`.
+        let ids = |sel: Selection| -> Vec<&str> {
+            sel.rules.iter().map(|&i| rules[i].meta().id).collect()
+        };
+        let get = p.select(Language::Python, b"value = cache.get(key)\n");
+        assert!(
+            !ids(get).contains(&"external-call/missing-timeout"),
+            "a bare `get` admitted the HTTP rules"
+        );
         let suppressed = p.select(Language::Python, b"x = 1  # FaultLine: ignore[a/b] why");
         assert!(suppressed.rules.is_empty() && suppressed.parse);
     }

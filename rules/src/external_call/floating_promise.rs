@@ -59,7 +59,7 @@ declare_rule! {
 }
 
 impl Rule for FloatingPromise {
-    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+    fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
         crate::external_call::helpers::needles(lang, models, &["async"])
     }
     fn meta(&self) -> &'static RuleMeta {

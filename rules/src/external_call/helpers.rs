@@ -113,7 +113,7 @@ pub fn needles(
     lang: faultline_ir::Language,
     models: &Models,
     extra: &[&str],
-) -> Option<Vec<String>> {
+) -> Option<crate::prefilter::Needles> {
     crate::prefilter::from_tables(
         models,
         lang,

@@ -68,7 +68,7 @@ declare_rule! {
 }
 
 impl Rule for SwallowedError {
-    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+    fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
         crate::external_call::helpers::needles(lang, models, &[])
     }
     fn meta(&self) -> &'static RuleMeta {

@@ -74,7 +74,7 @@ enum Event {
 }
 
 impl Rule for UncheckedStatus {
-    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+    fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
         crate::external_call::helpers::needles(lang, models, &[])
     }
     fn meta(&self) -> &'static RuleMeta {

@@ -92,7 +92,7 @@ declare_rule! {
 }
 
 impl Rule for InLoop {
-    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+    fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
         // One HTTP call per element is an N+1 too.
         from_tables(
             models,

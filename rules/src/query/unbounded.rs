@@ -94,7 +94,7 @@ declare_rule! {
 }
 
 impl Rule for Unbounded {
-    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+    fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
         from_tables(models, lang, &[Table::Queries], &[])
     }
     fn meta(&self) -> &'static RuleMeta {

@@ -85,7 +85,7 @@ struct Active {
 }
 
 impl Rule for CheckThenAct {
-    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+    fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
         from_tables(models, lang, &[Table::State], &[])
     }
     fn meta(&self) -> &'static RuleMeta {

@@ -96,10 +96,15 @@ const GLOBAL_FIX: &str =
     "a lock held across the `await`, or state kept in a store with atomic updates";
 
 impl Rule for ReadModifyWrite {
-    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
-        // Module state counts only when an `await` separates the read from
-        // the write.
-        from_tables(models, lang, &[Table::State], &["await"])
+    fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
+        // Module and instance state count only when an `await` separates
+        // the read from the write; Rust has neither (see `Flow`).
+        let awaits: &[&str] = if lang == Language::Rust {
+            &[]
+        } else {
+            &["await"]
+        };
+        from_tables(models, lang, &[Table::State], awaits)
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

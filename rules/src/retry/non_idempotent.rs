@@ -106,7 +106,7 @@ declare_rule! {
 }
 
 impl Rule for NonIdempotent {
-    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
+    fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
         from_tables(models, lang, &[Table::Effects, Table::Calls], &[])
     }
     fn meta(&self) -> &'static RuleMeta {

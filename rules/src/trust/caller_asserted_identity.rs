@@ -152,8 +152,10 @@ const ACTING_TARGETS: &[&str] = &[
 ];
 
 impl Rule for CallerAssertedIdentity {
-    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
-        Some(crate::trust::helpers::identity_needles(lang, models))
+    fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
+        Some(crate::prefilter::Needles::any(
+            crate::trust::helpers::identity_needles(lang, models),
+        ))
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

@@ -86,8 +86,10 @@ declare_rule! {
 const HELP: &str = "authenticate the caller (a session, a signed service token, mTLS) instead of trusting where the request seems to come from";
 
 impl Rule for NetworkLocationAuth {
-    fn needles(&self, lang: Language, models: &Models) -> Option<Vec<String>> {
-        Some(crate::trust::helpers::location_needles(lang, models))
+    fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
+        Some(crate::prefilter::Needles::any(
+            crate::trust::helpers::location_needles(lang, models),
+        ))
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

@@ -69,8 +69,10 @@ declare_rule! {
 const HELP: &str = "keep verification on; for a private CA pass its bundle (`verify=\"ca.pem\"`, `ca:`, `add_root_certificate`), and gate any opt-out behind a setting whose default verifies";
 
 impl Rule for TlsVerificationDisabled {
-    fn needles(&self, lang: Language, _models: &Models) -> Option<Vec<String>> {
-        Some(crate::trust::helpers::tls_needles(lang))
+    fn needles(&self, lang: Language, _models: &Models) -> Option<crate::prefilter::Needles> {
+        Some(crate::prefilter::Needles::any(
+            crate::trust::helpers::tls_needles(lang),
+        ))
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

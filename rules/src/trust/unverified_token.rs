@@ -71,8 +71,10 @@ declare_rule! {
 const HELP: &str = "verify the signature with the issuer's key and a fixed algorithm list before reading claims (`jwt.decode(token, key, algorithms=[..])`, `jwt.verify`, `decode::<C>(..)`)";
 
 impl Rule for UnverifiedToken {
-    fn needles(&self, lang: Language, _models: &Models) -> Option<Vec<String>> {
-        Some(crate::trust::helpers::jwt_needles(lang))
+    fn needles(&self, lang: Language, _models: &Models) -> Option<crate::prefilter::Needles> {
+        Some(crate::prefilter::Needles::any(
+            crate::trust::helpers::jwt_needles(lang),
+        ))
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

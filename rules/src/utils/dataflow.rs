@@ -344,8 +344,11 @@ impl<'a> Flow<'a> {
                 }
             }
             Kind::Attr { object, name } => {
+                // Rust's `&mut self` excludes every other access for as long
+                // as the method runs, `await`s included.
                 if let Kind::Name(o) = m.kind(*object)
                     && (o == "self" || o == "this")
+                    && m.language != faultline_ir::Language::Rust
                 {
                     let label = format!("{o}.{name}");
                     out.push(Origin {

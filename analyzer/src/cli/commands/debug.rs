@@ -43,7 +43,7 @@ pub enum DebugCommand {
         jobs: Option<NonZeroUsize>,
     },
     /// Show what the content prefilter admits: per rule, how many files its
-    /// needles let through, and the needles found in the most files.
+    /// needles let through, and the clauses that let the most through.
     Prefilter {
         /// Files and directories to look at.
         #[arg(value_name = "PATH", default_value = ".")]
@@ -126,8 +126,9 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
     let prefilter = Prefilter::new(rules, faultline_rules::models::builtin());
     let mut files = 0usize;
     let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut per_needle: BTreeMap<(String, &str), usize> = BTreeMap::new();
+    let mut per_clause: BTreeMap<(&str, &str, String), usize> = BTreeMap::new();
     let mut parsed = 0usize;
+    let (mut bytes_all, mut bytes_parsed) = (0usize, 0usize);
     for path in paths {
         for entry in ignore::WalkBuilder::new(path).build().flatten() {
             let Some(lang) = Lang::from_path(entry.path()) else {
@@ -139,27 +140,36 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
             files += 1;
             let sel = prefilter.select(lang.ir(), &bytes);
             parsed += usize::from(sel.parse);
+            bytes_all += bytes.len();
+            if sel.parse {
+                bytes_parsed += bytes.len();
+            }
             for i in sel.rules {
                 if let Some(r) = rules.get(i) {
                     *per_rule.entry(r.meta().id).or_default() += 1;
                 }
             }
-            for (needle, _) in prefilter.needles_found(lang.ir(), &bytes) {
-                *per_needle
-                    .entry((needle, lang.ir().model_name()))
-                    .or_default() += 1;
+            for (i, clause) in prefilter.reasons(lang.ir(), &bytes) {
+                if let Some(r) = rules.get(i) {
+                    *per_clause
+                        .entry((r.meta().id, lang.ir().model_name(), clause))
+                        .or_default() += 1;
+                }
             }
         }
     }
-    writeln!(out, "{files} files, {parsed} would be parsed")?;
+    writeln!(
+        out,
+        "{files} files ({bytes_all} bytes), {parsed} would be parsed ({bytes_parsed} bytes)"
+    )?;
     for (rule, n) in &per_rule {
         writeln!(out, "  {n:>7}  {rule}")?;
     }
-    let mut needles: Vec<_> = per_needle.into_iter().collect();
-    needles.sort_by_key(|n| std::cmp::Reverse(n.1));
-    writeln!(out, "needles found in the most files:")?;
-    for ((needle, lang), n) in needles.iter().take(40) {
-        writeln!(out, "  {n:>7}  {lang:<10} {needle}")?;
+    let mut clauses: Vec<_> = per_clause.into_iter().collect();
+    clauses.sort_by_key(|c| std::cmp::Reverse(c.1));
+    writeln!(out, "needles that let the most files through, per rule:")?;
+    for ((rule, lang, clause), n) in clauses.iter().take(60) {
+        writeln!(out, "  {n:>7}  {rule:<32} {lang:<10} {clause}")?;
     }
     Ok(ExitStatus::Success)
 }
