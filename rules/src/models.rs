@@ -844,6 +844,9 @@ struct LangModels {
     /// (query index, pattern of a call that runs one query).
     query_runs: Vec<(usize, Pattern)>,
     state: Vec<(StateModel, Vec<Pattern>)>,
+    /// Indexes into `state`, by the last segment name of a pattern; `*`
+    /// for patterns ending in a wildcard.
+    state_by_last: HashMap<String, Vec<usize>>,
     type_patterns: Vec<(usize, Pattern)>,
     retries: Vec<(RetryModel, Vec<Pattern>)>,
     effects: Vec<(EffectModel, Vec<Pattern>)>,
@@ -1002,6 +1005,15 @@ impl Models {
                 let mut pats = Vec::new();
                 for p in &st.patterns {
                     pats.extend(expand(p, lm, name)?);
+                }
+                let si = lm.state.len();
+                for pat in &pats {
+                    for k in pat.last_names().unwrap_or_else(|| vec!["*".to_string()]) {
+                        let v = lm.state_by_last.entry(k).or_default();
+                        if v.last() != Some(&si) {
+                            v.push(si);
+                        }
+                    }
                 }
                 lm.state.push((st, pats));
             }
@@ -1165,13 +1177,25 @@ impl Models {
 
     /// The `[[state]]` entries whose patterns match this path, in model order.
     pub fn state(&self, lang: Language, segs: &[Segment]) -> Vec<&StateModel> {
-        self.lang(lang).map_or_else(Vec::new, |lm| {
-            lm.state
-                .iter()
-                .filter(|(_, ps)| ps.iter().any(|p| p.matches(segs)))
-                .map(|(s, _)| s)
-                .collect()
-        })
+        let (Some(lm), Some(last)) = (self.lang(lang), segs.last()) else {
+            return Vec::new();
+        };
+        let mut candidates: Vec<usize> = lm
+            .state_by_last
+            .get(&last.name)
+            .into_iter()
+            .chain(lm.state_by_last.get("*"))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates
+            .into_iter()
+            .filter_map(|i| lm.state.get(i))
+            .filter(|(_, ps)| ps.iter().any(|p| p.matches(segs)))
+            .map(|(s, _)| s)
+            .collect()
     }
 
     /// The retry construct with this path (a decorator, a call).

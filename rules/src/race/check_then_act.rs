@@ -4,10 +4,10 @@ use crate::models::{Models, Table};
 use crate::models::{StateKind, StateRole};
 use crate::prefilter::from_tables;
 use crate::race::helpers::{
-    StateModels, acts, callers_hold_lock, conflict_caught, entity, functions, is_cache_aside,
-    is_safe, key_text, lock_call, path_text, receiver_text,
+    LockedCallers, StateModels, acts, conflict_caught, entity, functions, is_cache_aside, is_safe,
+    key_text, lock_call, path_text, receiver_text,
 };
-use crate::utils::dataflow::{Flow, Origin, Source};
+use crate::utils::dataflow::{Flow, Origin, Scopes, Source};
 use crate::utils::sql::SqlKind;
 use crate::utils::{call_label, strip};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
@@ -96,11 +96,13 @@ impl Rule for CheckThenAct {
         let m = cx.module;
         let sm = StateModels::new(cx);
         let mut found: Vec<(NodeId, NodeId, String, String)> = Vec::new();
+        let scopes = Scopes::new(m, cx.source);
+        let locked = LockedCallers::new(m);
         for (f, lambda) in functions(cx) {
-            if callers_hold_lock(cx, f) {
+            if locked.hold_lock(f) {
                 continue;
             }
-            let mut flow = Flow::new(m, cx.source, f, &sm, lambda);
+            let mut flow = Flow::new(&scopes, f, &sm, lambda);
             let mut active: Vec<Active> = Vec::new();
             flow.run(&mut |flow, n| match m.kind(n) {
                 Kind::If { cond, then, els } => {

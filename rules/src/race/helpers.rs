@@ -2,6 +2,8 @@
 //! [`Classify`] for the data flow), how state is named, and which calls are
 //! made safe by their arguments.
 
+use std::collections::HashMap;
+
 use faultline_ir::{FuncId, FuncKind, Kind, Language, Module, NodeId, Spread};
 
 use crate::Context;
@@ -532,55 +534,83 @@ pub fn describe(o: &Origin) -> String {
     }
 }
 
-/// Whether every same-file call of a function happens after its caller took
-/// a row lock (`select_for_update()`, `with_for_update()`, `FOR UPDATE`),
-/// directly or through callers that do (up to three calls up): the caller's
-/// lock serializes the function's reads and writes.
-pub fn callers_hold_lock(cx: &Context<'_>, f: FuncId) -> bool {
-    held(cx.module, f, 3)
+/// Which functions run only under a row lock their callers took
+/// (`select_for_update()`, `with_for_update()`, `FOR UPDATE`): built once
+/// per file, asked per function.
+pub struct LockedCallers<'a> {
+    m: &'a Module,
+    /// Same-file call sites by the name they call (`f(..)`, `self.f(..)`).
+    sites: HashMap<&'a str, Vec<NodeId>>,
 }
 
-fn held(m: &Module, f: FuncId, depth: usize) -> bool {
-    let func = m.function(f);
-    if depth == 0 || !matches!(func.kind, FuncKind::Function | FuncKind::Method) {
-        return false;
-    }
-    let mut sites = 0;
-    for (i, node) in m.nodes.iter().enumerate() {
-        let Kind::Call { callee, .. } = &node.kind else {
-            continue;
-        };
-        let named = match m.kind(*callee) {
-            Kind::Name(n) => *n == func.name,
-            Kind::Attr { object, name } => {
-                *name == func.name
-                    && matches!(m.kind(*object), Kind::Name(o) if o == "self" || o == "cls" || o == "this")
+impl<'a> LockedCallers<'a> {
+    /// The call sites of a module; none when it takes no row lock at all.
+    pub fn new(m: &'a Module) -> LockedCallers<'a> {
+        let mut sites: HashMap<&'a str, Vec<NodeId>> = HashMap::new();
+        let locks = m.nodes.iter().enumerate().any(|(i, _)| {
+            segs(m, NodeId(i as u32))
+                .iter()
+                .any(|s| is_row_lock(&s.name))
+        });
+        if locks {
+            for (i, node) in m.nodes.iter().enumerate() {
+                let Kind::Call { callee, .. } = &node.kind else {
+                    continue;
+                };
+                let name = match m.kind(*callee) {
+                    Kind::Name(n) => Some(n.as_str()),
+                    Kind::Attr { object, name } => matches!(
+                        m.kind(*object),
+                        Kind::Name(o) if o == "self" || o == "cls" || o == "this"
+                    )
+                    .then_some(name.as_str()),
+                    _ => None,
+                };
+                if let Some(n) = name {
+                    sites.entry(n).or_default().push(NodeId(i as u32));
+                }
             }
-            _ => false,
-        };
-        if !named {
-            continue;
         }
-        sites += 1;
-        let id = NodeId(i as u32);
-        let caller = m.owner(id);
-        let start = node.span.start;
-        let locked_before = crate::utils::function_nodes(m, caller, false)
-            .into_iter()
-            .any(|n| {
-                m.node(n).span.start < start
-                    && segs(m, n).iter().any(|s| {
-                        matches!(
-                            s.name.as_str(),
-                            "select_for_update" | "with_for_update" | "for_update" | "setLock"
-                        )
-                    })
-            });
-        if !locked_before && (caller == f || !held(m, caller, depth - 1)) {
+        LockedCallers { m, sites }
+    }
+
+    /// Whether every same-file call of `f` happens after its caller took a
+    /// row lock, directly or through callers that do (up to three calls
+    /// up): the caller's lock serializes the function's reads and writes.
+    pub fn hold_lock(&self, f: FuncId) -> bool {
+        self.held(f, 3)
+    }
+
+    fn held(&self, f: FuncId, depth: usize) -> bool {
+        let m = self.m;
+        let func = m.function(f);
+        if depth == 0 || !matches!(func.kind, FuncKind::Function | FuncKind::Method) {
             return false;
         }
+        let Some(sites) = self.sites.get(func.name.as_str()) else {
+            return false;
+        };
+        for &id in sites {
+            let caller = m.owner(id);
+            let start = m.node(id).span.start;
+            let locked_before = crate::utils::function_nodes(m, caller, false)
+                .into_iter()
+                .any(|n| {
+                    m.node(n).span.start < start && segs(m, n).iter().any(|s| is_row_lock(&s.name))
+                });
+            if !locked_before && (caller == f || !self.held(caller, depth - 1)) {
+                return false;
+            }
+        }
+        !sites.is_empty()
     }
-    sites > 0
+}
+
+fn is_row_lock(name: &str) -> bool {
+    matches!(
+        name,
+        "select_for_update" | "with_for_update" | "for_update" | "setLock"
+    )
 }
 
 /// Whether a cache read is a cache-aside lookup rather than a guard: its

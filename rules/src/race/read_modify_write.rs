@@ -6,10 +6,10 @@ use crate::models::{Models, Table};
 use crate::models::{StateKind, StateRole};
 use crate::prefilter::from_tables;
 use crate::race::helpers::{
-    StateModels, callers_hold_lock, describe, entity, functions, is_key_field, key_text, lock_call,
+    LockedCallers, StateModels, describe, entity, functions, is_key_field, key_text, lock_call,
     receiver_text, value_nodes, version_checked,
 };
-use crate::utils::dataflow::{Flow, Origin, Source};
+use crate::utils::dataflow::{Flow, Origin, Scopes, Source};
 use crate::utils::sql::SqlKind;
 use crate::utils::{args, receiver, strip};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
@@ -114,14 +114,16 @@ impl Rule for ReadModifyWrite {
         let m = cx.module;
         let sm = StateModels::new(cx);
         let mut out = Vec::new();
+        let scopes = Scopes::new(m, cx.source);
+        let locked = LockedCallers::new(m);
         for (f, lambda) in functions(cx) {
-            if callers_hold_lock(cx, f) {
+            if locked.hold_lock(f) {
                 continue;
             }
             let optimistic = crate::utils::function_nodes(m, f, false)
                 .into_iter()
                 .any(|n| !sm.roles(m, n, StateRole::Optimistic).is_empty());
-            let mut flow = Flow::new(m, cx.source, f, &sm, lambda);
+            let mut flow = Flow::new(&scopes, f, &sm, lambda);
             let mut pending: HashMap<String, (NodeId, Origin)> = HashMap::new();
             let mut found: Vec<(NodeId, Origin, Option<String>)> = Vec::new();
             flow.run(&mut |flow, n| match m.kind(n) {

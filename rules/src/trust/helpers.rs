@@ -233,32 +233,43 @@ pub fn is_allowlist_name(name: &str) -> bool {
 /// or internal name, a collection of them, an allowlist by name, or a
 /// network built from a literal (`ip_network("10.0.0.0/8")`).
 pub fn is_location_constant(m: &Module, id: NodeId) -> bool {
+    location_constant(m, id, 0)
+}
+
+/// [`is_location_constant`], `depth` loop variables deep (`for a in b`
+/// where `b` is itself a loop variable): bounded, as names can refer to
+/// each other in a cycle.
+fn location_constant(m: &Module, id: NodeId, depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    let constant = |x: NodeId| location_constant(m, x, depth);
     match m.kind(id) {
         Kind::Str(s) => is_location_literal(s),
         Kind::Array(items) => {
-            items.iter().any(|i| is_location_constant(m, *i))
+            items.iter().any(|i| constant(*i))
                 // `[127, 0, 0, 1]`, `[10, 0, 0, 5]`
                 || items.len() == 4
                     && items.iter().all(|i| matches!(m.kind(*i), Kind::Num(_)))
                     && items.first().is_some_and(|i| matches!(m.kind(*i), Kind::Num(n) if ["127", "10", "192", "172"].contains(&n.as_str())))
         }
-        Kind::Object { entries, .. } => entries.iter().any(|e| is_location_constant(m, e.value)),
-        Kind::Name(n) => is_allowlist_name(n) || iterates_allowlist(m, id, n),
+        Kind::Object { entries, .. } => entries.iter().any(|e| constant(e.value)),
+        Kind::Name(n) => is_allowlist_name(n) || iterates_allowlist(m, id, n, depth + 1),
         Kind::Attr { name: n, .. } => is_allowlist_name(n),
         Kind::Call { .. } | Kind::New { .. } => {
             // `new Set([...])`, `ip_network("10.0.0.0/8")`, `frozenset({...})`,
             // `settings.get("TRUSTED_IPS")`.
-            args(m, id).iter().any(|a| is_location_constant(m, a.value))
+            args(m, id).iter().any(|a| constant(a.value))
                 || segs(m, id).iter().any(|s| is_allowlist_name(&s.name))
         }
-        Kind::Unary { operand, .. } => is_location_constant(m, *operand),
+        Kind::Unary { operand, .. } => constant(*operand),
         _ => false,
     }
 }
 
 /// Whether `name` is the variable of a loop or comprehension over an
 /// allowlist (`any(ip in net for net in TRUSTED_NETWORKS)`).
-fn iterates_allowlist(m: &Module, id: NodeId, name: &str) -> bool {
+fn iterates_allowlist(m: &Module, id: NodeId, name: &str, depth: usize) -> bool {
     let is_target = |t: NodeId| matches!(m.kind(t), Kind::Name(s) if s == name);
     let mut cur = id;
     for _ in 0..8 {
@@ -266,7 +277,7 @@ fn iterates_allowlist(m: &Module, id: NodeId, name: &str) -> bool {
         match m.kind(p) {
             Kind::Other(children)
                 if children.windows(2).any(|w| {
-                    matches!(w, [t, it] if *t != id && is_target(*t) && is_location_constant(m, *it))
+                    matches!(w, [t, it] if *t != id && is_target(*t) && location_constant(m, *it, depth))
                 }) =>
             {
                 return true;
@@ -276,7 +287,7 @@ fn iterates_allowlist(m: &Module, id: NodeId, name: &str) -> bool {
                 iter: Some(i),
                 ..
             } if is_target(*t) => {
-                return is_location_constant(m, *i);
+                return location_constant(m, *i, depth);
             }
             _ => {}
         }
@@ -855,4 +866,40 @@ pub fn identity_needles(lang: Language, models: &crate::models::Models) -> Vec<S
     }
     out.extend(h.sso_settings.iter().cloned());
     prefilter::normalize(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_grammars::{Lang, lower};
+
+    fn first_compare(lang: Lang, src: &str) -> (Module, NodeId, NodeId) {
+        let m = lower(lang, src).unwrap_or_else(|e| panic!("lowering failed: {e:?}"));
+        let (lhs, rhs) = m
+            .nodes
+            .iter()
+            .find_map(|n| match n.kind {
+                Kind::Binary { lhs, rhs, .. } => Some((lhs, rhs)),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no comparison in {src}"));
+        (m, lhs, rhs)
+    }
+
+    #[test]
+    fn a_comprehension_variable_is_not_a_location_constant() {
+        // The element and the target are the same name: asking whether the
+        // variable iterates an allowlist must not ask itself forever.
+        let src = "ENC = [key for key in DECODERS.keys() if key != \"identity\"]\n";
+        let (m, lhs, rhs) = first_compare(Lang::Python, src);
+        assert!(!is_location_constant(&m, lhs));
+        assert!(!is_location_constant(&m, rhs));
+    }
+
+    #[test]
+    fn a_variable_over_an_allowlist_is_a_location_constant() {
+        let src = "ok = any(ip in net for net in TRUSTED_NETWORKS)\n";
+        let (m, _, rhs) = first_compare(Lang::Python, src);
+        assert!(is_location_constant(&m, rhs));
+    }
 }

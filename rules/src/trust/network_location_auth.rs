@@ -97,9 +97,12 @@ impl Rule for NetworkLocationAuth {
 
     fn check(&self, cx: &mut Context<'_>) {
         let m = cx.module;
-        let facts = RequestFacts::new(cx);
+        // Most files compare nothing with a location constant: build the
+        // request facts only once a comparison or check needs them.
+        let cell = std::cell::OnceCell::new();
+        let facts = || cell.get_or_init(|| RequestFacts::new(cx));
         let loc = &model(m.language).location;
-        let location = |x: NodeId| facts.carried(x).filter(|s| s.kind.is_location());
+        let location = |x: NodeId| facts().carried(x).filter(|s| s.kind.is_location());
         let mut out: Vec<(NodeId, Source)> = Vec::new();
         for i in 0..m.nodes.len() {
             let id = NodeId(i as u32);
@@ -108,11 +111,14 @@ impl Rule for NetworkLocationAuth {
                     op: BinOp::Eq | BinOp::NotEq | BinOp::In | BinOp::NotIn,
                     lhs,
                     rhs,
-                } => match (location(*lhs), location(*rhs)) {
-                    (Some(s), _) if is_location_constant(m, *rhs) => Some(s),
-                    (_, Some(s)) if is_location_constant(m, *lhs) => Some(s),
-                    _ => None,
-                },
+                } => is_location_constant(m, *rhs)
+                    .then(|| location(*lhs))
+                    .flatten()
+                    .or_else(|| {
+                        is_location_constant(m, *lhs)
+                            .then(|| location(*rhs))
+                            .flatten()
+                    }),
                 Kind::Call { callee, .. } => {
                     let name = called_name(m, id).unwrap_or("");
                     let recv = match m.kind(*callee) {
@@ -159,7 +165,7 @@ impl Rule for NetworkLocationAuth {
                 _ => None,
             };
             let Some(src) = found else { continue };
-            if facts.trusted_proxies
+            if facts().trusted_proxies
                 && matches!(src.kind, SourceKind::Address | SourceKind::Forwarded)
             {
                 continue;

@@ -12,7 +12,9 @@
 //! function. The flow also answers what lies between a read and a write: an
 //! `await`, a lock scope, a transaction.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use faultline_ir::{BinOp, FuncId, Kind, Module, NodeId, Span};
 
@@ -111,12 +113,12 @@ impl<'a> Flow<'a> {
     /// defines it, when it is a callback (so a callback of a scope call is
     /// inside that scope).
     pub fn new(
-        m: &'a Module,
-        source: &'a str,
+        scopes: &Scopes<'a>,
         func: FuncId,
         classify: &'a dyn Classify,
         lambda: Option<NodeId>,
     ) -> Flow<'a> {
+        let (m, source) = (scopes.m, scopes.source);
         let mut flow = Flow {
             m,
             source,
@@ -131,7 +133,7 @@ impl<'a> Flow<'a> {
             globals: HashSet::new(),
             assignable: HashSet::new(),
         };
-        (flow.globals, flow.assignable) = module_state_in(m, source, func);
+        (flow.globals, flow.assignable) = scopes.module_state_in(func);
         let body = m.function(func).body;
         let mut awaits = Vec::new();
         m.walk(body, &mut |n| match m.kind(n) {
@@ -641,18 +643,90 @@ fn is_state_value(m: &Module, v: NodeId) -> bool {
     }
 }
 
-/// The module-level variables a function sees (not shadowed by its own
-/// parameters and locals or those of the functions around it), and those of
-/// them it assigns when it assigns the bare name. Rust has no mutable
+/// What every flow over one module shares: the module-level variables
+/// that hold state, and each function's local names, computed once (a
+/// callback nested ten deep would otherwise walk its ten enclosing
+/// functions again for every flow).
+pub struct Scopes<'a> {
+    m: &'a Module,
+    source: &'a str,
+    /// Module-level names bound once to a state value.
+    state: HashSet<String>,
+    /// Per function: the names it binds and those it declares `global`.
+    locals: RefCell<HashMap<FuncId, Rc<Locals>>>,
+}
+
+type Locals = (HashSet<String>, HashSet<String>);
+
+impl<'a> Scopes<'a> {
+    /// The scopes of module `m` with source `source`.
+    pub fn new(m: &'a Module, source: &'a str) -> Scopes<'a> {
+        Scopes {
+            m,
+            source,
+            state: module_state(m),
+            locals: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn locals(&self, f: FuncId) -> Rc<Locals> {
+        if let Some(l) = self.locals.borrow().get(&f) {
+            return Rc::clone(l);
+        }
+        let python = self.m.language == faultline_ir::Language::Python;
+        let l = Rc::new(locals_of(self.m, self.source, f, python));
+        self.locals.borrow_mut().insert(f, Rc::clone(&l));
+        l
+    }
+
+    /// The module-level variables function `func` sees (not shadowed by its
+    /// own parameters and locals or those of the functions around it), and
+    /// those of them it assigns when it assigns the bare name.
+    fn module_state_in(&self, func: FuncId) -> (HashSet<String>, HashSet<String>) {
+        let m = self.m;
+        let mut assignable = HashSet::new();
+        if func == FuncId(0) || self.state.is_empty() {
+            return (HashSet::new(), assignable);
+        }
+        let mut globals = self.state.clone();
+        let python = m.language == faultline_ir::Language::Python;
+        let mut cur = Some(func);
+        let mut first = true;
+        while let Some(f) = cur {
+            if f == FuncId(0) {
+                break;
+            }
+            let l = self.locals(f);
+            let (locals, declared) = (&l.0, &l.1);
+            if first {
+                for g in &globals {
+                    if python {
+                        if declared.contains(g) {
+                            assignable.insert(g.clone());
+                        }
+                    } else if !locals.contains(g) {
+                        assignable.insert(g.clone());
+                    }
+                }
+                first = false;
+            }
+            globals.retain(|g| !locals.contains(g) || declared.contains(g));
+            cur = m.function(f).parent;
+        }
+        assignable.retain(|g| globals.contains(g));
+        (globals, assignable)
+    }
+}
+
+/// The module-level names bound once to a state value. Rust has no mutable
 /// module state outside `static`s behind locks (modeled as guards).
-fn module_state_in(m: &Module, source: &str, func: FuncId) -> (HashSet<String>, HashSet<String>) {
+fn module_state(m: &Module) -> HashSet<String> {
     let mut globals = HashSet::new();
-    let mut assignable = HashSet::new();
-    if func == FuncId(0) || m.language == faultline_ir::Language::Rust {
-        return (globals, assignable);
+    if m.language == faultline_ir::Language::Rust || m.functions.is_empty() {
+        return globals;
     }
     let Kind::Block(stmts) = m.kind(m.function(FuncId(0)).body) else {
-        return (globals, assignable);
+        return globals;
     };
     let mut defined: HashMap<String, usize> = HashMap::new();
     for s in stmts {
@@ -673,34 +747,7 @@ fn module_state_in(m: &Module, source: &str, func: FuncId) -> (HashSet<String>, 
     }
     // A name bound twice at module level is configuration, not a counter.
     globals.retain(|n| defined.get(n).copied() == Some(1));
-    if globals.is_empty() {
-        return (globals, assignable);
-    }
-    let python = m.language == faultline_ir::Language::Python;
-    let mut cur = Some(func);
-    let mut first = true;
-    while let Some(f) = cur {
-        if f == FuncId(0) {
-            break;
-        }
-        let (locals, declared) = locals_of(m, source, f, python);
-        if first {
-            for g in &globals {
-                if python {
-                    if declared.contains(g) {
-                        assignable.insert(g.clone());
-                    }
-                } else if !locals.contains(g) {
-                    assignable.insert(g.clone());
-                }
-            }
-            first = false;
-        }
-        globals.retain(|g| !locals.contains(g) || declared.contains(g));
-        cur = m.function(f).parent;
-    }
-    assignable.retain(|g| globals.contains(g));
-    (globals, assignable)
+    globals
 }
 
 /// The names a function binds locally (parameters, declarations, Python
@@ -882,7 +929,8 @@ mod tests {
         for i in 0..m.functions.len() {
             let f = FuncId(i as u32);
             let lambdas = lambda_nodes(&m);
-            let mut flow = Flow::new(&m, src, f, &Test, lambdas.get(&f).copied());
+            let scopes = Scopes::new(&m, src);
+            let mut flow = Flow::new(&scopes, f, &Test, lambdas.get(&f).copied());
             flow.run(&mut |flow, n| {
                 if matches!(m.kind(n), Kind::Call { .. })
                     && call_name(&m, n) == Some("sink")
@@ -1137,7 +1185,8 @@ mod tests {
         let src = "def f(pk):\n    a = \"UPDATE t \"\n    q = a + \"SET n = 1\"\n    sink(q)\n";
         let m = module(Lang::Python, src);
         let f = FuncId(1);
-        let mut flow = Flow::new(&m, src, f, &Test, None);
+        let scopes = Scopes::new(&m, src);
+        let mut flow = Flow::new(&scopes, f, &Test, None);
         let mut got = Vec::new();
         flow.run(&mut |flow, n| {
             if call_name(&m, n) == Some("sink")
