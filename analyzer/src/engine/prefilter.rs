@@ -93,30 +93,16 @@ impl Prefilter {
                 parse: true,
             };
         }
-        let mut present = vec![false; lf.needles.len()];
-        let mut any = false;
-        for id in lf.found(text) {
-            if let Some(p) = present.get_mut(id) {
-                *p = true;
-                any = true;
-            }
-        }
+        let present = lf.present(text);
         let mut rules: Vec<usize> = lf.always.clone();
-        if any {
-            let has = |id: &usize| present.get(*id).copied().unwrap_or(false);
-            rules.extend(
-                lf.filtered
-                    .iter()
-                    .filter(|(_, clauses)| {
-                        clauses
-                            .iter()
-                            .any(|groups| groups.iter().all(|g| g.iter().any(has)))
-                    })
-                    .map(|(i, _)| *i),
-            );
-        }
+        rules.extend(
+            lf.filtered
+                .iter()
+                .filter(|(_, clauses)| first_holding(clauses, &present).is_some())
+                .map(|(i, _)| *i),
+        );
         rules.sort_unstable();
-        let parse = !rules.is_empty() || has_suppression(&present, lf.suppression);
+        let parse = !rules.is_empty() || present.get(lf.suppression).copied().unwrap_or(false);
         Selection { rules, parse }
     }
 
@@ -127,20 +113,13 @@ impl Prefilter {
         let Some(lf) = self.lang(lang) else {
             return Vec::new();
         };
-        let mut present = vec![false; lf.needles.len()];
-        for id in lf.found(text) {
-            if let Some(p) = present.get_mut(id) {
-                *p = true;
-            }
-        }
+        let present = lf.present(text);
         let has = |id: &usize| present.get(*id).copied().unwrap_or(false);
         let name = |id: &usize| lf.needles.get(*id).map_or("?", String::as_str);
         lf.filtered
             .iter()
             .filter_map(|(i, clauses)| {
-                let c = clauses
-                    .iter()
-                    .find(|groups| groups.iter().all(|g| g.iter().any(has)))?;
+                let c = first_holding(clauses, &present)?;
                 let text = c
                     .iter()
                     .map(|g| {
@@ -166,6 +145,17 @@ impl Prefilter {
 }
 
 impl LangFilter {
+    /// Per needle: whether `text` contains it.
+    fn present(&self, text: &[u8]) -> Vec<bool> {
+        let mut present = vec![false; self.needles.len()];
+        for id in self.found(text) {
+            if let Some(p) = present.get_mut(id) {
+                *p = true;
+            }
+        }
+        present
+    }
+
     /// The needles found in `text`, in order of their end, repeated when
     /// found again; word needles only where they stand as a whole word.
     fn found<'a>(&'a self, text: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
@@ -268,8 +258,13 @@ impl NeedleTable {
     }
 }
 
-fn has_suppression(present: &[bool], id: usize) -> bool {
-    present.get(id).copied().unwrap_or(false)
+/// The first clause of which every group has a needle in `present`.
+fn first_holding<'a>(clauses: &'a [Vec<Vec<usize>>], present: &[bool]) -> Option<&'a [Vec<usize>]> {
+    let has = |id: &usize| present.get(*id).copied().unwrap_or(false);
+    clauses
+        .iter()
+        .find(|groups| groups.iter().all(|g| g.iter().any(has)))
+        .map(Vec::as_slice)
 }
 
 fn is_ident_byte(b: u8) -> bool {

@@ -547,11 +547,11 @@ impl<'a> LockedCallers<'a> {
     /// The call sites of a module; none when it takes no row lock at all.
     pub fn new(m: &'a Module) -> LockedCallers<'a> {
         let mut sites: HashMap<&'a str, Vec<NodeId>> = HashMap::new();
-        let locks = m.nodes.iter().enumerate().any(|(i, _)| {
-            segs(m, NodeId(i as u32))
-                .iter()
-                .any(|s| is_row_lock(&s.name))
-        });
+        let locks = m
+            .nodes
+            .iter()
+            .filter_map(|n| n.path.as_ref())
+            .any(|p| p.segments.iter().any(|s| is_row_lock(&s.name)));
         if locks {
             for (i, node) in m.nodes.iter().enumerate() {
                 let Kind::Call { callee, .. } = &node.kind else {
