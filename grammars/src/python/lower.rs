@@ -501,33 +501,20 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Comments and syntax errors, in one iterative walk.
+    /// Collects the comments and the syntax errors of the tree.
     fn scan_extras(&mut self, root: Node<'_>) {
-        let mut c = root.walk();
-        loop {
-            let n = c.node();
-            let mut descend = true;
-            if n.kind_id() == self.k.comment {
-                let t = self.text(n);
-                self.m.comments.push(Comment {
-                    span: span(n),
-                    text: t.strip_prefix('#').unwrap_or(t).trim().to_string(),
-                });
-                descend = false;
-            } else if n.is_error() || n.is_missing() {
-                self.m.syntax_errors.push(span(n));
-            }
-            if descend && c.goto_first_child() {
-                continue;
-            }
-            loop {
-                if c.goto_next_sibling() {
-                    break;
-                }
-                if !c.goto_parent() {
-                    self.dedupe_errors();
-                    return;
-                }
-            }
+        let starts = crate::util::hash_comment_starts(self.src);
+        let comment = self.k.comment;
+        for n in crate::util::comments(root, &starts, |n| n.kind_id() == comment) {
+            let t = self.text(n);
+            self.m.comments.push(Comment {
+                span: span(n),
+                text: t.strip_prefix('#').unwrap_or(t).trim().to_string(),
+            });
+        }
+        if root.has_error() {
+            self.m.syntax_errors = crate::util::error_spans(root);
+            self.dedupe_errors();
         }
     }
 

@@ -385,6 +385,12 @@ fn records_imports_comments_and_owners() {
     let comments: Vec<&str> = m.comments.iter().map(|c| c.text.as_str()).collect();
     assert_eq!(comments, ["first", "second"]);
     assert!(m.syntax_errors.is_empty());
+
+    // A `#` inside a string is no comment; one inside brackets is.
+    let strings =
+        module("c = '#fff'  # colour\nx = f(\n    1,  # one # still one\n    f\"{y}#\",\n)\n");
+    let comments: Vec<&str> = strings.comments.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(comments, ["colour", "one # still one"]);
     let g = find_call(&m, src, "g()");
     let owner = g.map(|g| m.function(m.owner(g)).name.clone());
     assert_eq!(owner.as_deref(), Some("f"));

@@ -286,28 +286,15 @@ impl<'t> Lowerer<'t> {
     // comments
 
     fn collect_comments(&mut self, root: Node<'_>) {
-        let mut cursor = root.walk();
-        let mut out = Vec::new();
-        'walk: loop {
-            let n = cursor.node();
-            if self.is_comment(n) {
-                out.push(Comment {
-                    span: self.span(n),
-                    text: comment_text(&self.text(n)),
-                });
-            } else if cursor.goto_first_child() {
-                continue;
-            }
-            loop {
-                if cursor.goto_next_sibling() {
-                    continue 'walk;
-                }
-                if !cursor.goto_parent() {
-                    break 'walk;
-                }
-            }
-        }
-        self.m.comments = out;
+        let src = Rc::clone(&self.src);
+        let starts = crate::util::slash_comment_starts(&src);
+        self.m.comments = crate::util::comments(root, &starts, |n| self.is_comment(n))
+            .into_iter()
+            .map(|n| Comment {
+                span: self.span(n),
+                text: comment_text(&self.text(n)),
+            })
+            .collect();
     }
 
     // ------------------------------------------------------------------

@@ -365,12 +365,22 @@ impl Api { fn t(&self) {} }
 #[test]
 fn comments_are_collected_without_markers() {
     let m = module(
-        "// line\n/// doc\n//! inner\n/* block */\n/** doc block */\nfn f() { g(/* arg */ 1); }",
+        "// line\n/// doc\n//! inner\n/* block */\n/** doc block */\nfn f() { g(/* arg */ 1); }\n\
+         const U: &str = \"https://x/*y*/\"; // url\nconst R: &str = r\"//\"; // raw",
     );
     let texts: Vec<_> = m.comments.iter().map(|c| c.text.as_str()).collect();
     assert_eq!(
         texts,
-        vec!["line", "doc", "inner", "block", "doc block", "arg"]
+        vec![
+            "line",
+            "doc",
+            "inner",
+            "block",
+            "doc block",
+            "arg",
+            "url",
+            "raw"
+        ]
     );
     assert_eq!(m.comments[0].span.start, 0);
 }

@@ -848,24 +848,14 @@ impl<'a> Lowerer<'a> {
     }
 
     fn collect_comments(&mut self, root: Node<'_>) {
-        let mut cursor = root.walk();
-        'outer: loop {
-            let n = cursor.node();
-            if n.kind_id() == self.k.comment {
-                let text = comment_text(self.text(n));
-                self.m.comments.push(Comment {
-                    span: util::span(n),
-                    text,
-                });
-            }
-            if cursor.goto_first_child() {
-                continue;
-            }
-            while !cursor.goto_next_sibling() {
-                if !cursor.goto_parent() {
-                    break 'outer;
-                }
-            }
+        let starts = util::slash_comment_starts(self.src);
+        let comment = self.k.comment;
+        for n in util::comments(root, &starts, |n| n.kind_id() == comment) {
+            let text = comment_text(self.text(n));
+            self.m.comments.push(Comment {
+                span: util::span(n),
+                text,
+            });
         }
     }
 

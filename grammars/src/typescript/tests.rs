@@ -433,11 +433,12 @@ fn decorators_are_lowered_on_methods() {
 
 #[test]
 fn comments_are_collected_without_markers() {
-    let src = "// a\n/* b */\n/**\n * c\n */\nx = <div>{/* d */}</div>; // e";
+    let src = "// a\n/* b */\n/**\n * c\n */\nx = <div>{/* d */}</div>; // e\n\
+               const u = 'https://h/*p*/', r = /\\/\\//g, t = `//${v /* f */}`; // g";
     for lang in JSX {
         let m = lower(lang, src);
         let texts: Vec<&str> = m.comments.iter().map(|c| c.text.as_str()).collect();
-        assert_eq!(texts, ["a", "b", "c", "d", "e"], "{lang:?}");
+        assert_eq!(texts, ["a", "b", "c", "d", "e", "f", "g"], "{lang:?}");
     }
 }
 
