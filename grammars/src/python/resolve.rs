@@ -31,7 +31,54 @@ enum Binding {
     SelfOf(String),
 }
 
-type Env = HashMap<String, Binding>;
+/// A scope: its own bindings over those of the scope that encloses it,
+/// which it reads but never changes (so entering a function or a
+/// comprehension copies nothing).
+struct Env<'p> {
+    outer: Option<&'p Env<'p>>,
+    vars: HashMap<String, Option<Binding>>,
+}
+
+impl<'p> Env<'p> {
+    fn new() -> Env<'static> {
+        Env {
+            outer: None,
+            vars: HashMap::new(),
+        }
+    }
+
+    /// A scope inside `outer`.
+    fn within(outer: &'p Env<'p>) -> Env<'p> {
+        Env {
+            outer: Some(outer),
+            vars: HashMap::new(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&Binding> {
+        let mut scope = Some(self);
+        while let Some(s) = scope {
+            if let Some(b) = s.vars.get(name) {
+                return b.as_ref();
+            }
+            scope = s.outer;
+        }
+        None
+    }
+
+    fn insert(&mut self, name: String, b: Binding) {
+        self.vars.insert(name, Some(b));
+    }
+
+    /// Unbinds `name` in this scope, whatever an enclosing scope binds.
+    fn remove(&mut self, name: &str) {
+        if self.outer.is_some() {
+            self.vars.insert(name.to_string(), None);
+        } else {
+            self.vars.remove(name);
+        }
+    }
+}
 
 /// Facts collected by a pass.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -145,7 +192,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// Resolves one function (or lambda) body with `outer` as its enclosing scope.
-    fn function(&mut self, fid: FuncId, outer: &Env) {
+    fn function(&mut self, fid: FuncId, outer: &Env<'_>) {
         let Some(f) = self.m.functions.get(fid.0 as usize) else {
             return;
         };
@@ -166,7 +213,7 @@ impl<'a> Resolver<'a> {
                 .is_some_and(|n| n == "contextmanager" || n == "asynccontextmanager")
         });
 
-        let mut env = outer.clone();
+        let mut env = Env::within(outer);
         for (i, (name, ann)) in params.iter().enumerate() {
             let name = name.trim_start_matches('*');
             let b = match (&class, kind) {
@@ -218,7 +265,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// The class whose instance `id` is, when it is a `self`-like name.
-    fn self_class(&self, id: NodeId, env: &Env) -> Option<String> {
+    fn self_class(&self, id: NodeId, env: &Env<'_>) -> Option<String> {
         match self.m.kind(id) {
             Kind::Name(n) => match env.get(n) {
                 Some(Binding::SelfOf(c)) => Some(c.clone()),
@@ -251,7 +298,7 @@ impl<'a> Resolver<'a> {
         None
     }
 
-    fn name_path(name: &str, env: &Env) -> Option<Path> {
+    fn name_path(name: &str, env: &Env<'_>) -> Option<Path> {
         match env.get(name) {
             Some(Binding::Path(p)) => Some(p.clone()),
             Some(Binding::Local | Binding::SelfOf(_)) => None,
@@ -261,7 +308,7 @@ impl<'a> Resolver<'a> {
 
     /// Visits a node: sets paths below it, applies its bindings to `env`, and
     /// returns its own path (looking through `await`).
-    fn visit(&mut self, id: NodeId, env: &mut Env) -> Option<Path> {
+    fn visit(&mut self, id: NodeId, env: &mut Env<'_>) -> Option<Path> {
         if self.depth > 2 * MAX_DEPTH + 16 {
             return None;
         }
@@ -271,13 +318,13 @@ impl<'a> Resolver<'a> {
         p
     }
 
-    fn visit_all(&mut self, ids: &[NodeId], env: &mut Env) {
+    fn visit_all(&mut self, ids: &[NodeId], env: &mut Env<'_>) {
         for id in ids {
             self.visit(*id, env);
         }
     }
 
-    fn visit_inner(&mut self, id: NodeId, env: &mut Env) -> Option<Path> {
+    fn visit_inner(&mut self, id: NodeId, env: &mut Env<'_>) -> Option<Path> {
         match self.m.kind(id) {
             Kind::Name(_) | Kind::Attr { .. } => self.reference(id, env),
             Kind::Call { callee, .. } | Kind::New { callee, .. } => {
@@ -364,7 +411,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// A name or attribute read.
-    fn reference(&mut self, id: NodeId, env: &mut Env) -> Option<Path> {
+    fn reference(&mut self, id: NodeId, env: &mut Env<'_>) -> Option<Path> {
         let p = match self.m.kind(id).clone() {
             Kind::Name(n) => Self::name_path(&n, env),
             Kind::Attr { object, name } => match self.self_class(object, env) {
@@ -383,7 +430,7 @@ impl<'a> Resolver<'a> {
         p
     }
 
-    fn call(&mut self, id: NodeId, callee: NodeId, env: &mut Env) -> Option<Path> {
+    fn call(&mut self, id: NodeId, callee: NodeId, env: &mut Env<'_>) -> Option<Path> {
         let p = self.call_path(id, callee, env);
         let args: Vec<NodeId> = match self.m.kind(id) {
             Kind::Call { args, .. } | Kind::New { args, .. } => {
@@ -396,7 +443,7 @@ impl<'a> Resolver<'a> {
         p
     }
 
-    fn loop_statement(&mut self, id: NodeId, env: &mut Env) {
+    fn loop_statement(&mut self, id: NodeId, env: &mut Env<'_>) {
         let Kind::Loop {
             target,
             iter,
@@ -419,7 +466,7 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn try_statement(&mut self, id: NodeId, env: &mut Env) {
+    fn try_statement(&mut self, id: NodeId, env: &mut Env<'_>) {
         let Kind::Try {
             body,
             handlers,
@@ -445,7 +492,7 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn with_statement(&mut self, id: NodeId, env: &mut Env) {
+    fn with_statement(&mut self, id: NodeId, env: &mut Env<'_>) {
         let Kind::With { items, body, .. } = self.m.kind(id).clone() else {
             return;
         };
@@ -458,7 +505,7 @@ impl<'a> Resolver<'a> {
         self.visit(body, env);
     }
 
-    fn match_statement(&mut self, id: NodeId, env: &mut Env) {
+    fn match_statement(&mut self, id: NodeId, env: &mut Env<'_>) {
         let Kind::Match { subject, arms } = self.m.kind(id).clone() else {
             return;
         };
@@ -476,7 +523,7 @@ impl<'a> Resolver<'a> {
 
     /// A `def` or lambda: decorators and defaults resolve here; the body
     /// resolves after the enclosing scope, with its final bindings.
-    fn definition(&mut self, id: NodeId, f: FuncId, env: &mut Env) {
+    fn definition(&mut self, id: NodeId, f: FuncId, env: &mut Env<'_>) {
         let Some(func) = self.m.functions.get(f.0 as usize) else {
             return;
         };
@@ -490,12 +537,12 @@ impl<'a> Resolver<'a> {
         self.pending.push(f);
     }
 
-    fn class(&mut self, id: NodeId, env: &mut Env) {
+    fn class(&mut self, id: NodeId, env: &mut Env<'_>) {
         let Kind::Class { name, bases, body } = self.m.kind(id).clone() else {
             return;
         };
         self.visit_all(&bases, env);
-        let mut class_env = env.clone();
+        let mut class_env = Env::within(env);
         let saved = self.class_body.replace(name.clone());
         self.visit(body, &mut class_env);
         self.class_body = saved;
@@ -503,14 +550,14 @@ impl<'a> Resolver<'a> {
         env.remove(&name);
     }
 
-    fn other(&mut self, id: NodeId, env: &mut Env) {
+    fn other(&mut self, id: NodeId, env: &mut Env<'_>) {
         let side = self.side;
         if let Some(bindings) = side.imports.get(&id) {
             for (local, target) in bindings {
                 self.bind_name(local, Some(target.clone()), env);
             }
         } else if let Some(targets) = side.comprehensions.get(&id) {
-            let mut inner = env.clone();
+            let mut inner = Env::within(env);
             for t in targets {
                 self.bind(*t, None, &mut inner);
             }
@@ -533,7 +580,7 @@ impl<'a> Resolver<'a> {
 
     /// The path of a call: same-file functions and methods give their return
     /// path; anything else appends a called segment to the callee's path.
-    fn call_path(&mut self, call: NodeId, callee: NodeId, env: &mut Env) -> Option<Path> {
+    fn call_path(&mut self, call: NodeId, callee: NodeId, env: &mut Env<'_>) -> Option<Path> {
         let callee_kind = self.m.kind(callee).clone();
         if let Kind::Name(n) = &callee_kind
             && let Some(Binding::Func(f)) = env.get(n)
@@ -581,7 +628,7 @@ impl<'a> Resolver<'a> {
         Some(p)
     }
 
-    fn assign(&mut self, id: NodeId, env: &mut Env) {
+    fn assign(&mut self, id: NodeId, env: &mut Env<'_>) {
         let Kind::Assign {
             targets,
             value,
@@ -640,7 +687,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// Binds an assignment (or `with`/`for`/walrus) target to `p`.
-    fn bind(&mut self, target: NodeId, p: Option<Path>, env: &mut Env) {
+    fn bind(&mut self, target: NodeId, p: Option<Path>, env: &mut Env<'_>) {
         match self.m.kind(target).clone() {
             Kind::Name(n) => self.bind_name(&n, p, env),
             Kind::Attr { object, name } => {
@@ -664,7 +711,7 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn bind_name(&mut self, n: &str, p: Option<Path>, env: &mut Env) {
+    fn bind_name(&mut self, n: &str, p: Option<Path>, env: &mut Env<'_>) {
         if let Some(c) = &self.class_body
             && let Some(p) = &p
         {
@@ -689,7 +736,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// Binds the capture names of a `case` pattern and resolves its value parts.
-    fn capture(&mut self, pattern: NodeId, env: &mut Env) {
+    fn capture(&mut self, pattern: NodeId, env: &mut Env<'_>) {
         match self.m.kind(pattern).clone() {
             Kind::Name(n) if n != "_" => {
                 env.insert(n, Binding::Local);
@@ -722,7 +769,7 @@ impl<'a> Resolver<'a> {
 /// The instance path a type annotation stands for: `requests.Session` →
 /// `requests.Session()`; `Optional[X]`, `X | None`, `Annotated[X, …]` and
 /// quotes are stripped. `None` when it is not a plain dotted name.
-fn annotation_path(ann: &str, env: &Env) -> Option<Path> {
+fn annotation_path(ann: &str, env: &Env<'_>) -> Option<Path> {
     let t = strip_annotation(ann)?;
     let mut parts = t.split('.');
     let root = parts.next()?;
