@@ -251,7 +251,6 @@ fn process_inner(file: &Candidate, read: std::io::Result<Vec<u8>>, job: &Job<'_>
     };
     let is_test = is_test_path(&file.rel);
     let mut result = analyze_source_with(&file.rel, file.lang, &source, rules, is_test, job.models);
-    let lines = LineIndex::new(&source);
     let mut notices = Vec::new();
     if let Some(failure) = result.failure.take() {
         notices.push(Notice {
@@ -262,7 +261,7 @@ fn process_inner(file: &Candidate, read: std::io::Result<Vec<u8>>, job: &Job<'_>
         });
     }
     if let Some(first) = result.syntax_errors.iter().min() {
-        let start = Range::of_span(&source, &lines, *first).start;
+        let start = Range::of_span(&source, &LineIndex::new(&source), *first).start;
         let more = result.syntax_errors.len() - 1;
         let others = match more {
             0 => String::new(),

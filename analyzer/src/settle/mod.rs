@@ -84,8 +84,11 @@ pub(crate) fn settle_file(
         comments,
         ..
     } = result;
-    let lines = LineIndex::new(source);
-    let line_of = |span: Span| lines.line(span.start);
+    // Most files have no finding and no suppression: index lines only when
+    // something is to be located.
+    let index = std::cell::OnceCell::new();
+    let lines = || index.get_or_init(|| LineIndex::new(source));
+    let line_of = |span: Span| lines().line(span.start);
     let mut located: Vec<(Finding, Option<String>)> = findings
         .into_iter()
         .zip(functions.into_iter().chain(std::iter::repeat(None)))
@@ -101,8 +104,8 @@ pub(crate) fn settle_file(
                 Some(suppress::Suppression {
                     span: c.span,
                     first_line: line_of(c.span),
-                    last_line: lines.line(c.span.end.saturating_sub(1).max(c.span.start)),
-                    covers_next: alone_on_its_line(source, &lines, c.span),
+                    last_line: lines().line(c.span.end.saturating_sub(1).max(c.span.start)),
+                    covers_next: alone_on_its_line(source, lines(), c.span),
                     rules,
                     reason,
                 })
@@ -150,11 +153,11 @@ pub(crate) fn settle_file(
         .into_iter()
         .map(|(finding, function)| FileFinding {
             path: rel.to_string(),
-            range: Range::of_span(source, &lines, finding.span),
+            range: Range::of_span(source, lines(), finding.span),
             related: finding
                 .related
                 .iter()
-                .map(|r| Range::of_span(source, &lines, r.span))
+                .map(|r| Range::of_span(source, lines(), r.span))
                 .collect(),
             finding,
             function,
@@ -171,7 +174,7 @@ pub(crate) fn settle_file(
     });
     if !out.is_empty() {
         let hashes = fingerprint::line_hashes(original);
-        let starts = |line: usize| lines.line_start(line) as usize;
+        let starts = |line: usize| lines().line_start(line) as usize;
         let mut seen: HashMap<String, usize> = HashMap::new();
         for f in &mut out {
             let first = f.range.start.line;
@@ -180,7 +183,7 @@ pub(crate) fn settle_file(
             } else {
                 f.range.end.line.max(first)
             };
-            let last_exclusive_start = if last + 1 > lines.line_count() {
+            let last_exclusive_start = if last + 1 > lines().line_count() {
                 source.len()
             } else {
                 starts(last + 1)

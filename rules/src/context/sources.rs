@@ -4,6 +4,7 @@
 //! the framework models, and followed through local variables and same-file
 //! helpers that return them.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use faultline_ir::{FuncId, Kind, Module, NodeId, UnOp};
@@ -76,6 +77,10 @@ pub struct RequestFacts<'a> {
     /// The file configures which proxies are trusted (`ProxyFix`,
     /// `app.set('trust proxy', ..)`).
     pub trusted_proxies: bool,
+    /// Per function, filled on first use: each name assigned with `=` and
+    /// its value when that is its only assignment (`None` when there are
+    /// several).
+    assigned: RefCell<HashMap<FuncId, HashMap<String, Option<NodeId>>>>,
 }
 
 impl<'a> RequestFacts<'a> {
@@ -90,6 +95,7 @@ impl<'a> RequestFacts<'a> {
             helpers: HashMap::new(),
             decorated: HashMap::new(),
             trusted_proxies: false,
+            assigned: RefCell::new(HashMap::new()),
         };
         facts.decorated = decorated_params(cx, model);
         facts.trusted_proxies = trusted_proxies(cx, model);
@@ -113,6 +119,28 @@ impl<'a> RequestFacts<'a> {
             }
         }
         facts
+    }
+
+    /// The value of the only plain assignment to `name` in `f`, or in the
+    /// nearest enclosing function that assigns it; `None` if the name is a
+    /// parameter on the way or is assigned more than once.
+    fn single_assignment(&self, f: FuncId, name: &str) -> Option<NodeId> {
+        let m = self.m;
+        let mut assigned = self.assigned.borrow_mut();
+        let mut cur = Some(f);
+        while let Some(fid) = cur {
+            if m.function(fid).params.iter().any(|p| p.name == name) {
+                return None;
+            }
+            let values = assigned
+                .entry(fid)
+                .or_insert_with(|| plain_assignments(m, fid));
+            match values.get(name) {
+                Some(v) => return *v,
+                None => cur = m.function(fid).parent,
+            }
+        }
+        None
     }
 
     fn bind_locals(&self, f: FuncId) -> HashMap<String, Source> {
@@ -170,7 +198,7 @@ impl<'a> RequestFacts<'a> {
                     .request
                     .address_calls
                     .iter()
-                    .any(|c| norm(c) == p)
+                    .any(|c| same_path(c, &p))
             {
                 return Some(Source {
                     kind: SourceKind::Address,
@@ -194,7 +222,7 @@ impl<'a> RequestFacts<'a> {
             let Kind::Name(name) = m.kind(root) else {
                 break;
             };
-            let Some(v) = single_assignment(m, f, name) else {
+            let Some(v) = self.single_assignment(f, name) else {
                 break;
             };
             let Some((r2, mut s2)) = self.chain(v) else {
@@ -277,7 +305,7 @@ impl<'a> RequestFacts<'a> {
         let m = self.m;
         let req = &self.model.request;
         let p = path_text(m, root);
-        if !p.is_empty() && req.globals.iter().any(|g| norm(g) == p) {
+        if !p.is_empty() && req.globals.iter().any(|g| same_path(g, &p)) {
             return Some(Root::Request);
         }
         let Kind::Name(name) = m.kind(root) else {
@@ -307,7 +335,7 @@ impl<'a> RequestFacts<'a> {
                     && matches!(m.kind(d), Kind::Call { .. })
                 {
                     let dp = path_text(m, d);
-                    if req.header_params.iter().any(|h| norm(h) == dp) {
+                    if req.header_params.iter().any(|h| same_path(h, &dp)) {
                         let alias = args(m, d).iter().find_map(|a| {
                             (a.name.as_deref() == Some("alias"))
                                 .then(|| match m.kind(a.value) {
@@ -586,7 +614,7 @@ fn trusted_proxies(cx: &Context<'_>, model: &ContextModel) -> bool {
             return false;
         };
         let p = path_text(m, id);
-        if !p.is_empty() && settings.iter().any(|s| norm(s) == p) {
+        if !p.is_empty() && settings.iter().any(|s| same_path(s, &p)) {
             return true;
         }
         let a = args(m, id);
@@ -596,38 +624,26 @@ fn trusted_proxies(cx: &Context<'_>, model: &ContextModel) -> bool {
     })
 }
 
-/// The value of the one assignment of `name` in `f` or a function around it.
-fn single_assignment(m: &Module, f: FuncId, name: &str) -> Option<NodeId> {
-    let mut cur = Some(f);
-    while let Some(fid) = cur {
-        if m.function(fid).params.iter().any(|p| p.name == name) {
-            return None;
-        }
-        let values: Vec<NodeId> = function_nodes(m, fid, false)
-            .into_iter()
-            .filter_map(|x| match m.kind(x) {
-                Kind::Assign {
-                    targets,
-                    value: Some(v),
-                    op: None,
-                    ..
-                } if targets.len() == 1
-                    && targets
-                        .iter()
-                        .all(|t| matches!(m.kind(*t), Kind::Name(s) if s == name)) =>
-                {
-                    Some(*v)
-                }
-                _ => None,
-            })
-            .collect();
-        match values.as_slice() {
-            [v] => return Some(*v),
-            [] => cur = m.function(fid).parent,
-            _ => return None,
+/// Each name `f` assigns with a plain `name = value`, with the value when it
+/// is the only such assignment and `None` when there are several.
+fn plain_assignments(m: &Module, f: FuncId) -> HashMap<String, Option<NodeId>> {
+    let mut out: HashMap<String, Option<NodeId>> = HashMap::new();
+    for x in function_nodes(m, f, false) {
+        if let Kind::Assign {
+            targets,
+            value: Some(v),
+            op: None,
+            ..
+        } = m.kind(x)
+            && let [t] = targets.as_slice()
+            && let Kind::Name(name) = m.kind(*t)
+        {
+            out.entry(name.clone())
+                .and_modify(|e| *e = None)
+                .or_insert(Some(*v));
         }
     }
-    None
+    out
 }
 
 /// Names bound by a destructuring parameter (`ConnectInfo(addr)` → `addr`).
@@ -716,6 +732,16 @@ fn normalize_header(h: &str) -> String {
 
 fn norm(p: &str) -> String {
     p.replace("::", ".")
+}
+
+/// Whether the model path `pat` is the path text `p` (`::` read as `.`),
+/// without building a string for the common case.
+fn same_path(pat: &str, p: &str) -> bool {
+    if pat.contains("::") {
+        norm(pat) == p
+    } else {
+        pat == p
+    }
 }
 
 fn path_text(m: &Module, id: NodeId) -> String {
