@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use faultline_ir::{FuncId, Kind, Module, NodeId, UnOp};
+use faultline_ir::{FuncId, FuncKind, Kind, Module, NodeId, UnOp};
 
 use super::handlers::type_head;
 use super::model::{self, ContextModel};
@@ -147,6 +147,23 @@ impl<'a> RequestFacts<'a> {
         let m = self.m;
         let mut out: HashMap<String, Source> = HashMap::new();
         for n in function_nodes(m, f, false) {
+            // `if let Some(addr) = req.peer_addr()`, `match req.peer_addr()
+            // { Some(addr) => … }`: the name the pattern binds holds the value.
+            let patterns: Vec<(NodeId, NodeId)> = match m.kind(n) {
+                Kind::Let { pattern, value } => vec![(*pattern, *value)],
+                Kind::Match { subject, arms } => arms
+                    .iter()
+                    .filter_map(|a| Some((a.pattern?, *subject)))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for (pattern, value) in patterns {
+                if let Some(name) = wrapped_name(m, pattern)
+                    && let Some(s) = self.carried_with(value, Some(&out))
+                {
+                    out.entry(name.to_string()).or_insert(s);
+                }
+            }
             let Kind::Assign {
                 targets,
                 value: Some(v),
@@ -353,11 +370,44 @@ impl<'a> RequestFacts<'a> {
                 {
                     return Some(Root::Request);
                 }
+                if p.name == *name
+                    && let Some(s) = self.mapped_param(fid)
+                {
+                    return Some(Root::Value(s.kind));
+                }
                 return None;
             }
             cur = func.parent;
         }
         None
+    }
+
+    /// What the parameter of closure `f` holds when the closure maps an
+    /// optional request value: `req.peer_addr().map(|a| …)`.
+    fn mapped_param(&self, f: FuncId) -> Option<Source> {
+        let m = self.m;
+        let func = m.function(f);
+        if func.kind != FuncKind::Lambda || func.params.len() != 1 {
+            return None;
+        }
+        let lambda = (0..m.nodes.len())
+            .map(|i| NodeId(i as u32))
+            .find(|&n| matches!(m.kind(n), Kind::Lambda(l) if *l == f))?;
+        let call = m.parent(lambda)?;
+        let Kind::Call { callee, .. } = m.kind(call) else {
+            return None;
+        };
+        let Kind::Attr { object, name } = m.kind(*callee) else {
+            return None;
+        };
+        if !matches!(
+            name.as_str(),
+            "map" | "map_or" | "and_then" | "is_some_and" | "is_ok_and" | "filter"
+        ) || args(m, call).first().map(|a| a.value) != Some(lambda)
+        {
+            return None;
+        }
+        self.carried(*object)
     }
 
     /// The access chain of an expression: its root and the member, index
@@ -622,6 +672,23 @@ fn trusted_proxies(cx: &Context<'_>, model: &ContextModel) -> bool {
             && a.get(1)
                 .is_some_and(|x| !matches!(m.kind(x.value), Kind::Bool(true)))
     })
+}
+
+/// The name a `Some(name)` or `Ok(name)` pattern binds.
+fn wrapped_name(m: &Module, pattern: NodeId) -> Option<&str> {
+    let Kind::Call { callee, args, .. } = m.kind(pattern) else {
+        return None;
+    };
+    let (Kind::Name(wrapper), [arg]) = (m.kind(*callee), args.as_slice()) else {
+        return None;
+    };
+    if !matches!(wrapper.as_str(), "Some" | "Ok") || arg.name.is_some() {
+        return None;
+    }
+    match m.kind(arg.value) {
+        Kind::Name(n) => Some(n),
+        _ => None,
+    }
 }
 
 /// Each name `f` assigns with a plain `name = value`, with the value when it

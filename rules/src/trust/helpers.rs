@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use faultline_ir::{BinOp, FuncId, Kind, Language, Module, NodeId, UnOp};
+use faultline_ir::{BinOp, FuncId, FuncKind, Kind, Language, Module, NodeId, UnOp};
 use serde::Deserialize;
 
 use crate::prefilter;
@@ -451,10 +451,33 @@ pub fn branch_gate(m: &Module, branch: NodeId, f: FuncId) -> Option<Gate> {
 /// returned by a function that decides access, or is stored in a privilege
 /// flag or a local that such a condition tests.
 pub fn gate_of(m: &Module, expr: NodeId) -> Option<Gate> {
-    let f = m.owner(expr);
+    let mut f = m.owner(expr);
     let mut cur = expr;
     for _ in 0..12 {
-        let p = m.parent(cur)?;
+        let Some(p) = m.parent(cur) else {
+            // The test is a closure's result (`peer.map(|a| a.ip().is_loopback())`):
+            // follow the value out through the call the closure is given to.
+            let (lambda, outer) = closure_of(m, f, cur)?;
+            let call = m.parent(lambda)?;
+            if !matches!(
+                called_name(m, call),
+                Some(
+                    "map"
+                        | "map_or"
+                        | "is_some_and"
+                        | "is_ok_and"
+                        | "any"
+                        | "all"
+                        | "some"
+                        | "every"
+                )
+            ) {
+                return None;
+            }
+            f = outer;
+            cur = call;
+            continue;
+        };
         match m.kind(p) {
             Kind::Binary {
                 op: BinOp::And | BinOp::Or,
@@ -503,7 +526,9 @@ pub fn gate_of(m: &Module, expr: NodeId) -> Option<Gate> {
             Kind::If { cond, then, els } if *cond == cur => {
                 return branch_gate(m, *then, f).or_else(|| els.and_then(|e| branch_gate(m, e, f)));
             }
-            Kind::Match { subject, arms } if *subject == cur => {
+            Kind::Match { subject, arms }
+                if *subject == cur || arms.iter().any(|a| a.guard == Some(cur)) =>
+            {
                 return arms.iter().find_map(|a| branch_gate(m, a.body, f));
             }
             Kind::Cond { cond, then, els } if *cond == cur => {
@@ -540,6 +565,20 @@ pub fn gate_of(m: &Module, expr: NodeId) -> Option<Gate> {
         }
     }
     None
+}
+
+/// The lambda node whose expression body is `body`, and the function it is
+/// written in.
+fn closure_of(m: &Module, f: FuncId, body: NodeId) -> Option<(NodeId, FuncId)> {
+    let func = m.function(f);
+    if func.kind != FuncKind::Lambda || func.body != body {
+        return None;
+    }
+    let outer = func.parent?;
+    (0..m.nodes.len())
+        .map(|i| NodeId(i as u32))
+        .find(|&n| matches!(m.kind(n), Kind::Lambda(l) if *l == f))
+        .map(|n| (n, outer))
 }
 
 /// The gate of an `if` in `f` whose condition tests local `name`.
