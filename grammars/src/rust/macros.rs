@@ -132,6 +132,9 @@ impl Lowerer<'_> {
         let base = i64::try_from(tt.start_byte() + 1)
             .unwrap_or(i64::MAX)
             .saturating_add(self.shift);
+        if let Some(out) = self.plain_macro_args(last, tt, inner.len()) {
+            return out;
+        }
         let prepared = prepare(inner, last);
         // Call arguments first; array elements (`vec![x; n]`) and statements
         // (`lazy_static! { … }`) only when the input looks like them.
@@ -195,6 +198,61 @@ impl Lowerer<'_> {
             out.extend(self.lower_wrapped(&tree, text, shift, Shape::Args, last));
         }
         out
+    }
+
+    /// Arguments that are only literals and names between commas
+    /// (`println!("{}", x)`, `vec![1, 2]`), lowered from the tree as they
+    /// stand: what re-parsing them as call arguments gives, without the
+    /// second parse. `None` for anything else.
+    fn plain_macro_args(
+        &mut self,
+        last: &str,
+        tt: Node<'_>,
+        inner_len: usize,
+    ) -> Option<Vec<NodeId>> {
+        let k = self.k;
+        let leaf = [
+            k.string_literal,
+            k.raw_string_literal,
+            k.char_literal,
+            k.integer_literal,
+            k.float_literal,
+            k.boolean_literal,
+            k.identifier,
+        ];
+        let count = tt.child_count();
+        let mut args = Vec::new();
+        for i in 1..count.saturating_sub(1) {
+            let c = tt.child(i)?;
+            if i % 2 == 0 {
+                if c.kind() != "," {
+                    return None;
+                }
+            } else if leaf.contains(&c.kind_id())
+                && !(c.kind_id() == k.identifier && is_keyword(&self.text(c)))
+            {
+                args.push(c);
+            } else {
+                return None;
+            }
+        }
+        // The re-parse would have spent this much of the file's budget.
+        let (pre, post, _) = WRAPPINGS[0];
+        if !self.spend(pre.len() + inner_len + post.len()) {
+            return Some(Vec::new());
+        }
+        let fmt = FORMAT_MACROS.contains(&last);
+        Some(
+            args.into_iter()
+                .map(|a| {
+                    if fmt && a.kind_id() == k.string_literal {
+                        self.lower_format(a)
+                    } else {
+                        self.lower_expr(a)
+                    }
+                })
+                .collect(),
+        )
     }
 
     /// Lowers the interesting part of a wrapper tree with `src`/`shift`
@@ -338,6 +396,64 @@ impl Lowerer<'_> {
 
 fn len_i64(s: &str) -> i64 {
     i64::try_from(s.len()).unwrap_or(0)
+}
+
+/// Words a token tree holds as identifiers that an expression cannot be.
+fn is_keyword(s: &str) -> bool {
+    matches!(
+        s,
+        "as" | "async"
+            | "await"
+            | "break"
+            | "const"
+            | "continue"
+            | "crate"
+            | "dyn"
+            | "else"
+            | "enum"
+            | "extern"
+            | "false"
+            | "fn"
+            | "for"
+            | "gen"
+            | "if"
+            | "impl"
+            | "in"
+            | "let"
+            | "loop"
+            | "match"
+            | "mod"
+            | "move"
+            | "mut"
+            | "pub"
+            | "ref"
+            | "return"
+            | "self"
+            | "Self"
+            | "static"
+            | "struct"
+            | "super"
+            | "trait"
+            | "true"
+            | "try"
+            | "type"
+            | "unsafe"
+            | "use"
+            | "where"
+            | "while"
+            | "yield"
+            | "abstract"
+            | "become"
+            | "box"
+            | "do"
+            | "final"
+            | "macro"
+            | "override"
+            | "priv"
+            | "typeof"
+            | "unsized"
+            | "virtual"
+    )
 }
 
 fn is_ident(s: &str) -> bool {

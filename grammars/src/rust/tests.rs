@@ -209,6 +209,17 @@ fn statements_and_expressions() {
             "matches!(x, Some(_))",
             "(block (tail (macro matches (name x) (call (name Some) (name _)))))",
         ),
+        // Plain literals and names are lowered without a second parse;
+        // keywords still are not expressions.
+        (
+            "println!(\"{} {x}\", y, 1, r\"raw\", 'c', 2.5,)",
+            "(block (tail (macro println (template (str \"{} \") (name x)) (name y) (num 1) (str \"raw\") (str \"c\") (num 2.5))))",
+        ),
+        ("Token![try]", "(block (tail (macro Token (other))))"),
+        (
+            "m!(true, x)",
+            "(block (tail (macro m (bool true) (name x))))",
+        ),
     ];
     let mut failures = Vec::new();
     for (src, want) in cases {
