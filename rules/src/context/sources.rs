@@ -81,6 +81,8 @@ pub struct RequestFacts<'a> {
     /// its value when that is its only assignment (`None` when there are
     /// several).
     assigned: RefCell<HashMap<FuncId, HashMap<String, Option<NodeId>>>>,
+    /// The node of each closure.
+    lambdas: HashMap<FuncId, NodeId>,
 }
 
 impl<'a> RequestFacts<'a> {
@@ -96,6 +98,13 @@ impl<'a> RequestFacts<'a> {
             decorated: HashMap::new(),
             trusted_proxies: false,
             assigned: RefCell::new(HashMap::new()),
+            lambdas: (0..m.nodes.len())
+                .map(|i| NodeId(i as u32))
+                .filter_map(|n| match m.kind(n) {
+                    Kind::Lambda(f) => Some((*f, n)),
+                    _ => None,
+                })
+                .collect(),
         };
         facts.decorated = decorated_params(cx, model);
         facts.trusted_proxies = trusted_proxies(cx, model);
@@ -390,9 +399,7 @@ impl<'a> RequestFacts<'a> {
         if func.kind != FuncKind::Lambda || func.params.len() != 1 {
             return None;
         }
-        let lambda = (0..m.nodes.len())
-            .map(|i| NodeId(i as u32))
-            .find(|&n| matches!(m.kind(n), Kind::Lambda(l) if *l == f))?;
+        let lambda = *self.lambdas.get(&f)?;
         let call = m.parent(lambda)?;
         let Kind::Call { callee, .. } = m.kind(call) else {
             return None;
