@@ -259,7 +259,30 @@ impl<'a> RequestFacts<'a> {
             steps = s2;
         }
         let kind = self.classify(f, root, &steps)?;
-        Some(Source { kind, read: id })
+        // A closure parameter stands for its receiver's value: point at the
+        // receiver's read (`req.peer_addr()`), not at the parameter.
+        let read = match m.kind(root) {
+            Kind::Name(name) if steps.is_empty() => self
+                .param_owner(f, name)
+                .and_then(|fid| self.mapped_param(fid))
+                .map_or(id, |s| s.read),
+            _ => id,
+        };
+        Some(Source { kind, read })
+    }
+
+    /// The function, `f` or one around it, of which `name` is a parameter.
+    fn param_owner(&self, f: FuncId, name: &str) -> Option<FuncId> {
+        let m = self.m;
+        let mut cur = Some(f);
+        while let Some(fid) = cur {
+            let func = m.function(fid);
+            if func.params.iter().any(|p| p.name == name) {
+                return Some(fid);
+            }
+            cur = func.parent;
+        }
+        None
     }
 
     /// `next/headers.headers().get('x')`.
@@ -414,7 +437,11 @@ impl<'a> RequestFacts<'a> {
         {
             return None;
         }
-        self.carried(*object)
+        // Read from the receiver as a whole (`req.peer_addr()`).
+        self.carried(*object).map(|s| Source {
+            kind: s.kind,
+            read: *object,
+        })
     }
 
     /// The access chain of an expression: its root and the member, index
