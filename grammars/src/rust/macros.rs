@@ -244,15 +244,21 @@ impl Lowerer<'_> {
         let fmt = FORMAT_MACROS.contains(&last);
         Some(
             args.into_iter()
-                .map(|a| {
-                    if fmt && a.kind_id() == k.string_literal {
-                        self.lower_format(a)
-                    } else {
-                        self.lower_expr(a)
-                    }
-                })
+                .map(|a| self.lower_macro_arg(a, fmt))
                 .collect(),
         )
+    }
+
+    /// One argument of a macro: a format string of a formatting macro
+    /// (`fmt`) with its captured names, anything else as an expression.
+    fn lower_macro_arg(&mut self, a: Node<'_>, fmt: bool) -> NodeId {
+        if fmt && a.kind_id() == self.k.string_literal {
+            self.lower_format(a)
+        } else if a.has_error() {
+            self.lower_other(a)
+        } else {
+            self.lower_expr(a)
+        }
     }
 
     /// Lowers the interesting part of a wrapper tree with `src`/`shift`
@@ -284,17 +290,9 @@ impl Lowerer<'_> {
                         .unwrap_or_default();
                     let fmt = FORMAT_MACROS.contains(&last);
                     for a in args {
-                        if a.kind_id() == k.attribute_item {
-                            continue;
+                        if a.kind_id() != k.attribute_item {
+                            out.push(self.lower_macro_arg(a, fmt));
                         }
-                        let id = if fmt && a.kind_id() == k.string_literal {
-                            self.lower_format(a)
-                        } else if a.has_error() {
-                            self.lower_other(a)
-                        } else {
-                            self.lower_expr(a)
-                        };
-                        out.push(id);
                     }
                 }
                 Shape::Array => {

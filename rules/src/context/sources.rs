@@ -12,6 +12,7 @@ use faultline_ir::{FuncId, FuncKind, Kind, Module, NodeId, UnOp};
 use super::handlers::type_head;
 use super::model::{self, ContextModel};
 use crate::Context;
+use crate::utils::dataflow::lambda_nodes;
 use crate::utils::{args, callee, function_nodes, text};
 
 /// What an expression holds.
@@ -83,6 +84,8 @@ pub struct RequestFacts<'a> {
     assigned: RefCell<HashMap<FuncId, HashMap<String, Option<NodeId>>>>,
     /// The node of each closure.
     lambdas: HashMap<FuncId, NodeId>,
+    /// Per closure, filled on first use: what its parameter holds.
+    mapped: RefCell<HashMap<FuncId, Option<Source>>>,
 }
 
 impl<'a> RequestFacts<'a> {
@@ -98,13 +101,8 @@ impl<'a> RequestFacts<'a> {
             decorated: HashMap::new(),
             trusted_proxies: false,
             assigned: RefCell::new(HashMap::new()),
-            lambdas: (0..m.nodes.len())
-                .map(|i| NodeId(i as u32))
-                .filter_map(|n| match m.kind(n) {
-                    Kind::Lambda(f) => Some((*f, n)),
-                    _ => None,
-                })
-                .collect(),
+            lambdas: lambda_nodes(m),
+            mapped: RefCell::new(HashMap::new()),
         };
         facts.decorated = decorated_params(cx, model);
         facts.trusted_proxies = trusted_proxies(cx, model);
@@ -152,26 +150,31 @@ impl<'a> RequestFacts<'a> {
         None
     }
 
+    /// Binds the name of a `Some(name)`/`Ok(name)` pattern matched against
+    /// `value` when that carries a request value.
+    fn bind_wrapped(&self, pattern: NodeId, value: NodeId, out: &mut HashMap<String, Source>) {
+        if let Some(name) = wrapped_name(self.m, pattern)
+            && !out.contains_key(name)
+            && let Some(s) = self.carried_with(value, Some(out))
+        {
+            out.insert(name.to_string(), s);
+        }
+    }
+
     fn bind_locals(&self, f: FuncId) -> HashMap<String, Source> {
         let m = self.m;
         let mut out: HashMap<String, Source> = HashMap::new();
         for n in function_nodes(m, f, false) {
             // `if let Some(addr) = req.peer_addr()`, `match req.peer_addr()
             // { Some(addr) => … }`: the name the pattern binds holds the value.
-            let patterns: Vec<(NodeId, NodeId)> = match m.kind(n) {
-                Kind::Let { pattern, value } => vec![(*pattern, *value)],
-                Kind::Match { subject, arms } => arms
-                    .iter()
-                    .filter_map(|a| Some((a.pattern?, *subject)))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            for (pattern, value) in patterns {
-                if let Some(name) = wrapped_name(m, pattern)
-                    && let Some(s) = self.carried_with(value, Some(&out))
-                {
-                    out.entry(name.to_string()).or_insert(s);
+            match m.kind(n) {
+                Kind::Let { pattern, value } => self.bind_wrapped(*pattern, *value, &mut out),
+                Kind::Match { subject, arms } => {
+                    for p in arms.iter().filter_map(|a| a.pattern) {
+                        self.bind_wrapped(p, *subject, &mut out);
+                    }
                 }
+                _ => {}
             }
             let Kind::Assign {
                 targets,
@@ -417,6 +420,16 @@ impl<'a> RequestFacts<'a> {
     /// What the parameter of closure `f` holds when the closure maps an
     /// optional request value: `req.peer_addr().map(|a| …)`.
     fn mapped_param(&self, f: FuncId) -> Option<Source> {
+        if let Some(s) = self.mapped.borrow().get(&f) {
+            return s.clone();
+        }
+        // Not borrowed while computing: the receiver may map a closure too.
+        let s = self.compute_mapped_param(f);
+        self.mapped.borrow_mut().insert(f, s.clone());
+        s
+    }
+
+    fn compute_mapped_param(&self, f: FuncId) -> Option<Source> {
         let m = self.m;
         let func = m.function(f);
         if func.kind != FuncKind::Lambda || func.params.len() != 1 {

@@ -575,10 +575,8 @@ fn closure_of(m: &Module, f: FuncId, body: NodeId) -> Option<(NodeId, FuncId)> {
         return None;
     }
     let outer = func.parent?;
-    (0..m.nodes.len())
-        .map(|i| NodeId(i as u32))
-        .find(|&n| matches!(m.kind(n), Kind::Lambda(l) if *l == f))
-        .map(|n| (n, outer))
+    let lambda = *crate::utils::dataflow::lambda_nodes(m).get(&f)?;
+    Some((lambda, outer))
 }
 
 /// The gate of an `if` in `f` whose condition tests local `name`.
