@@ -243,3 +243,40 @@ fn fixture_messages_match_their_snapshots() {
         settings.bind(|| insta::assert_snapshot!(name, out));
     }
 }
+
+/// A rule that says it never reports in test files is not run on them (and
+/// such files may not be parsed at all), so that must hold: with the whole
+/// file taken as test code, none of its fixtures' findings remain.
+#[test]
+fn rules_silent_in_test_files_report_nothing_there() {
+    let mut checked = 0;
+    for (dir_rule, path) in fixture_files() {
+        let Some(rule) = find_rule(&dir_rule) else {
+            continue;
+        };
+        if rule.reports_in_test_files() {
+            continue;
+        }
+        let lang = Lang::from_path(&path).unwrap();
+        let source = fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            !analyze_source(&name, lang, &source, &[rule], false)
+                .findings
+                .is_empty()
+                || !source.contains("expect:"),
+            "{}: the fixture reports nothing even outside test files",
+            path.display()
+        );
+        let findings = analyze_source(&name, lang, &source, &[rule], true).findings;
+        assert!(
+            findings.is_empty(),
+            "{} reported in a test file ({}:{})",
+            dir_rule,
+            path.display(),
+            LineIndex::new(&source).line(findings[0].span.start)
+        );
+        checked += 1;
+    }
+    assert!(checked > 30, "only {checked} fixture files checked");
+}

@@ -25,6 +25,14 @@ pub trait Rule: Sync + Send {
     fn needles(&self, _lang: Language, _models: &Models) -> Option<Needles> {
         None
     }
+    /// Whether this rule can report in a file that is test code as a whole
+    /// ([`Context::is_test_file`]). A rule that says `false`, because every
+    /// report of its check is skipped in test code, is not run on such
+    /// files, and a test file no remaining rule can report in is not
+    /// parsed. `true`, the default, runs it everywhere.
+    fn reports_in_test_files(&self) -> bool {
+        true
+    }
 }
 
 static RULES: &[&dyn Rule] = &[

@@ -226,10 +226,11 @@ fn process_inner(file: &Candidate, read: std::io::Result<Vec<u8>>, job: &Job<'_>
     };
     let source = source_text(text);
 
+    let is_test = is_test_path(&file.rel);
     let selected: Vec<&'static dyn Rule>;
     let rules = match job.prefilter {
         Some(prefilter) => {
-            let selection = prefilter.select(file.lang.ir(), source.as_bytes());
+            let selection = prefilter.select(file.lang.ir(), source.as_bytes(), is_test);
             if !selection.parse {
                 return Outcome::Analyzed(Analyzed {
                     findings: Vec::new(),
@@ -247,9 +248,17 @@ fn process_inner(file: &Candidate, read: std::io::Result<Vec<u8>>, job: &Job<'_>
                 .collect();
             &selected
         }
+        None if is_test => {
+            selected = job
+                .rules
+                .iter()
+                .copied()
+                .filter(|r| r.reports_in_test_files())
+                .collect();
+            &selected
+        }
         None => job.rules,
     };
-    let is_test = is_test_path(&file.rel);
     let mut result = analyze_source_with(&file.rel, file.lang, &source, rules, is_test, job.models);
     let mut notices = Vec::new();
     if let Some(failure) = result.failure.take() {

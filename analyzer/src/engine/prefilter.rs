@@ -56,6 +56,8 @@ struct LangFilter {
     filtered: Vec<(usize, Vec<Vec<Vec<usize>>>)>,
     /// Rules of the language that run on every file.
     always: Vec<usize>,
+    /// Rules of the language that never report in a test file.
+    test_silent: Vec<usize>,
 }
 
 /// What the prefilter decided for one file.
@@ -79,26 +81,28 @@ impl Prefilter {
         Prefilter { langs }
     }
 
-    /// Which of the rules run on a file of `lang` with these bytes.
-    pub fn select(&self, lang: Language, text: &[u8]) -> Selection {
+    /// Which of the rules run on a file of `lang` with these bytes;
+    /// `is_test` when the file is test code as a whole.
+    pub fn select(&self, lang: Language, text: &[u8], is_test: bool) -> Selection {
         let Some(lf) = self.lang(lang) else {
             return Selection {
                 rules: Vec::new(),
                 parse: true,
             };
         };
+        let runs = |i: &usize| !is_test || !lf.test_silent.contains(i);
         if lf.automaton.is_none() {
             return Selection {
-                rules: lf.applicable.clone(),
+                rules: lf.applicable.iter().copied().filter(runs).collect(),
                 parse: true,
             };
         }
         let present = lf.present(text);
-        let mut rules: Vec<usize> = lf.always.clone();
+        let mut rules: Vec<usize> = lf.always.iter().copied().filter(runs).collect();
         rules.extend(
             lf.filtered
                 .iter()
-                .filter(|(_, clauses)| first_holding(clauses, &present).is_some())
+                .filter(|(i, clauses)| runs(i) && first_holding(clauses, &present).is_some())
                 .map(|(i, _)| *i),
         );
         rules.sort_unstable();
@@ -180,11 +184,15 @@ impl LangFilter {
         let mut filtered = Vec::new();
         let mut always = Vec::new();
         let mut applicable = Vec::new();
+        let mut test_silent = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             if !rule.meta().applies_to(lang) {
                 continue;
             }
             applicable.push(i);
+            if !rule.reports_in_test_files() {
+                test_silent.push(i);
+            }
             match rule.needles(lang, models) {
                 Some(ns) if !ns.is_empty() => {
                     let clauses = ns
@@ -221,6 +229,7 @@ impl LangFilter {
             suppression,
             filtered,
             always,
+            test_silent,
         }
     }
 }
@@ -306,7 +315,11 @@ mod tests {
     fn rules_run_only_where_their_needles_are() {
         let rules = faultline_rules::all_rules();
         let p = Prefilter::new(rules, faultline_rules::models::builtin());
-        let none = p.select(Language::Python, b"def add(a, b):\n    return a + b\n");
+        let none = p.select(
+            Language::Python,
+            b"def add(a, b):\n    return a + b\n",
+            false,
+        );
         assert_eq!(
             none,
             Selection {
@@ -314,25 +327,58 @@ mod tests {
                 parse: false
             }
         );
-        let http = p.select(Language::Python, b"import requests\nrequests.get(url)\n");
+        let http = p.select(
+            Language::Python,
+            b"import requests\nrequests.get(url)\n",
+            false,
+        );
         assert!(http.parse);
         let ids: Vec<&str> = http.rules.iter().map(|&i| rules[i].meta().id).collect();
         assert!(ids.contains(&"external-call/missing-timeout"), "{ids:?}");
         assert!(!ids.contains(&"trust/unverified-token"), "{ids:?}");
         // Case does not matter; a suppression comment forces a parse.
-        let upper = p.select(Language::Python, b"IMPORT REQUESTS\nREQUESTS.GET(URL)");
+        let upper = p.select(
+            Language::Python,
+            b"IMPORT REQUESTS\nREQUESTS.GET(URL)",
+            false,
+        );
         assert!(!upper.rules.is_empty());
         // Every name of a pattern must be written: `get` alone is not
         // `requests.get`.
         let ids = |sel: Selection| -> Vec<&str> {
             sel.rules.iter().map(|&i| rules[i].meta().id).collect()
         };
-        let get = p.select(Language::Python, b"value = cache.get(key)\n");
+        let get = p.select(Language::Python, b"value = cache.get(key)\n", false);
         assert!(
             !ids(get).contains(&"external-call/missing-timeout"),
             "a bare `get` admitted the HTTP rules"
         );
-        let suppressed = p.select(Language::Python, b"x = 1  # FaultLine: ignore[a/b] why");
+        // In a test file only the rules that report in test code run.
+        let test = p.select(
+            Language::Python,
+            b"import requests\nrequests.get(url, verify=False)\n",
+            true,
+        );
+        let test_ids = ids(test);
+        assert!(
+            !test_ids.contains(&"external-call/missing-timeout"),
+            "{test_ids:?}"
+        );
+        assert!(
+            test_ids.contains(&"trust/tls-verification-disabled"),
+            "{test_ids:?}"
+        );
+        let plain = p.select(
+            Language::Python,
+            b"import requests\nrequests.get(url)\n",
+            true,
+        );
+        assert!(!plain.parse, "{plain:?}");
+        let suppressed = p.select(
+            Language::Python,
+            b"x = 1  # FaultLine: ignore[a/b] why",
+            false,
+        );
         assert!(suppressed.rules.is_empty() && suppressed.parse);
     }
 }

@@ -65,6 +65,9 @@ impl Rule for FloatingPromise {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
+    fn reports_in_test_files(&self) -> bool {
+        false
+    }
 
     fn check(&self, cx: &mut Context<'_>) {
         let m = cx.module;

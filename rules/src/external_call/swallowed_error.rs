@@ -74,6 +74,9 @@ impl Rule for SwallowedError {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
+    fn reports_in_test_files(&self) -> bool {
+        false
+    }
 
     fn check(&self, cx: &mut Context<'_>) {
         let m = cx.module;

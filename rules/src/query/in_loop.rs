@@ -104,6 +104,9 @@ impl Rule for InLoop {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
+    fn reports_in_test_files(&self) -> bool {
+        false
+    }
 
     fn check(&self, cx: &mut Context<'_>) {
         if cx.is_test_file || is_command_file(cx.path) {

@@ -109,6 +109,9 @@ impl Rule for ReadModifyWrite {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
+    fn reports_in_test_files(&self) -> bool {
+        false
+    }
 
     fn check(&self, cx: &mut Context<'_>) {
         let m = cx.module;

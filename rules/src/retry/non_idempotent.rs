@@ -112,6 +112,9 @@ impl Rule for NonIdempotent {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
+    fn reports_in_test_files(&self) -> bool {
+        false
+    }
 
     fn check(&self, cx: &mut Context<'_>) {
         if cx.is_test_file {

@@ -12,9 +12,9 @@ use faultline_grammars::Lang;
 use faultline_ir::{LineIndex, NodeId};
 
 use crate::ExitStatus;
-use crate::engine::ScanOptions;
 use crate::engine::baseline::parse_all;
 use crate::engine::prefilter::Prefilter;
+use crate::engine::{ScanOptions, is_test_path};
 
 /// Arguments of `faultline debug`.
 #[derive(Debug, Args)]
@@ -138,18 +138,21 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
                 continue;
             };
             files += 1;
-            let sel = prefilter.select(lang.ir(), &bytes);
+            let rel = entry.path().strip_prefix(path).unwrap_or(entry.path());
+            let is_test = is_test_path(&rel.to_string_lossy().replace('\\', "/"));
+            let sel = prefilter.select(lang.ir(), &bytes, is_test);
             parsed += usize::from(sel.parse);
             bytes_all += bytes.len();
             if sel.parse {
                 bytes_parsed += bytes.len();
             }
-            for i in sel.rules {
-                if let Some(r) = rules.get(i) {
+            for i in &sel.rules {
+                if let Some(r) = rules.get(*i) {
                     *per_rule.entry(r.meta().id).or_default() += 1;
                 }
             }
-            for (i, clause) in prefilter.reasons(lang.ir(), &bytes) {
+            let reasons = prefilter.reasons(lang.ir(), &bytes);
+            for (i, clause) in reasons.into_iter().filter(|(i, _)| sel.rules.contains(i)) {
                 if let Some(r) = rules.get(i) {
                     *per_clause
                         .entry((r.meta().id, lang.ir().model_name(), clause))
