@@ -21,6 +21,7 @@ pub use meta::{Family, Level, Precision, RuleMeta, Status};
 pub use registry::{Rule, all_rules, find_rule};
 
 use faultline_ir::{LineIndex, Module};
+use foldhash::HashSet;
 
 /// Facts every rule relies on, added to a freshly lowered module before
 /// the rules run: which functions are request handlers of a known web
@@ -118,7 +119,7 @@ impl<'a> Context<'a> {
     /// A rule reports a line once: two comparisons in one condition
     /// (`ip == "127.0.0.1" || ip.startsWith("10.")`) are one finding.
     pub fn into_findings(self) -> Vec<Finding> {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::default();
         let lines = self.lines;
         self.findings
             .into_iter()

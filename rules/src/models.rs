@@ -26,7 +26,7 @@
 //! segment; `{a,b}` is either name; `..` is any number of segments (builder
 //! steps); a leading `<Type>` stands for any of that type's constructors.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::OnceLock;
 
 use faultline_ir::{Language, Segment};

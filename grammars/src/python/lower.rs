@@ -1,7 +1,7 @@
 //! CST → IR lowering for Python: one recursive pass, dispatching on node
 //! kind ids through [`Kinds`], with an explicit depth limit.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::OnceLock;
 
 use faultline_ir::{

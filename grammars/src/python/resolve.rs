@@ -9,9 +9,8 @@
 //! those facts stop changing, so factories and attributes defined after their
 //! use still resolve.
 
-use std::collections::{HashMap, HashSet};
-
 use faultline_ir::{BinOp, FuncId, FuncKind, Kind, Module, NodeId, Path, Segment};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::lower::{MAX_DEPTH, Side};
 

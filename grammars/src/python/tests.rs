@@ -2,6 +2,7 @@
 //! expected s-expression)` lists for the IR shape, `(source, call, path)`
 //! lists for name resolution, and robustness checks.
 
+use foldhash::HashSet;
 use std::path::{Path as FsPath, PathBuf};
 
 use faultline_ir::{FuncKind, Kind, Language, LineIndex, Module, NodeId};
@@ -835,7 +836,7 @@ fn deep_nesting_does_not_overflow() {
 /// Every node hangs off a function body, decorator or default: nothing is
 /// lowered into the arena and then lost.
 fn assert_all_reachable(m: &Module, what: &str) {
-    let mut roots = std::collections::HashSet::new();
+    let mut roots = HashSet::default();
     for f in &m.functions {
         roots.insert(f.body);
         roots.extend(f.decorators.iter().copied());

@@ -9,7 +9,7 @@
 //! `Other` nodes, and method chains and operator chains are lowered
 //! iteratively so long builder chains do not count against the limit.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::rc::Rc;
 
 use faultline_ir::{

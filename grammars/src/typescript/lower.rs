@@ -12,12 +12,11 @@
 //! depend on resolution, so paths from one pass (with their call ids) stay
 //! valid in the next.
 
-use std::collections::{HashMap, HashSet};
-
 use faultline_ir::{
     Arg, Arm, BinOp, Comment, Entry, FuncId, FuncKind, Function, Handler, Import, Kind, Language,
     LoopKind, Module, NodeId, Param, Path, Segment, Span, Spread, UnOp, WithItem,
 };
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use tree_sitter::{Node, Tree};
 
 use super::kinds::{Kinds, kinds};

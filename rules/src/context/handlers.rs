@@ -4,9 +4,8 @@
 //! parameters (axum, actix), route attributes (actix, rocket) and warp
 //! filter closures.
 
-use std::collections::HashMap;
-
 use faultline_ir::{FuncId, FuncKind, Kind, Language, Module, NodeId};
+use foldhash::{HashMap, HashMapExt};
 
 use super::model::HandlerModel;
 use crate::models::Models;

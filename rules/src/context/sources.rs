@@ -4,8 +4,8 @@
 //! the framework models, and followed through local variables and same-file
 //! helpers that return them.
 
+use foldhash::{HashMap, HashMapExt};
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use faultline_ir::{FuncId, FuncKind, Kind, Module, NodeId, UnOp};
 

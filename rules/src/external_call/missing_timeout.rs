@@ -1,6 +1,5 @@
-use std::collections::HashSet;
-
 use faultline_ir::{Kind, Module, NodeId};
+use foldhash::{HashSet, HashSetExt};
 
 use crate::external_call::helpers::{Timeout, external_call, timeout_at, used_with_step};
 use crate::models::Models;

@@ -1,6 +1,5 @@
-use std::collections::HashSet;
-
 use faultline_ir::{FuncId, Kind, Module, NodeId, Spread};
+use foldhash::{HashSet, HashSetExt};
 
 use crate::external_call::helpers::{external_call, is_write};
 use crate::models::Models;

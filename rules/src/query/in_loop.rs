@@ -1,6 +1,5 @@
-use std::collections::HashSet;
-
 use faultline_ir::{Kind, LoopKind, Module, NodeId};
+use foldhash::{HashSet, HashSetExt};
 
 use crate::external_call::helpers::{external_call, is_write};
 use crate::models::{CallKind, QueryModel};

@@ -1,4 +1,5 @@
 use faultline_ir::{Kind, Module, NodeId, Span};
+use foldhash::HashSet;
 
 use crate::models::{Models, Table};
 use crate::models::{StateKind, StateRole};
@@ -131,7 +132,7 @@ impl Rule for CheckThenAct {
                 _ => {}
             });
         }
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::default();
         for (at, check, what, fix) in found {
             if !seen.insert(at) {
                 continue;

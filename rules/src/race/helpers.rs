@@ -2,9 +2,8 @@
 //! [`Classify`] for the data flow), how state is named, and which calls are
 //! made safe by their arguments.
 
-use std::collections::HashMap;
-
 use faultline_ir::{FuncId, FuncKind, Kind, Language, Module, NodeId, Spread};
+use foldhash::{HashMap, HashMapExt};
 
 use crate::Context;
 use crate::models::{Models, StateKind, StateModel, StateRole};

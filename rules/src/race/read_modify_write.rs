@@ -1,6 +1,5 @@
-use std::collections::HashMap;
-
 use faultline_ir::{BinOp, Kind, NodeId, UnOp};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use crate::models::{Models, Table};
 use crate::models::{StateKind, StateRole};
@@ -162,7 +161,7 @@ impl Rule for ReadModifyWrite {
                 );
             }
         }
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::default();
         for f in out {
             if seen.insert(f.span) {
                 cx.report(f);

@@ -2,9 +2,8 @@
 //! retry, and telling operations that are safe to repeat from those that
 //! are not.
 
-use std::collections::HashMap;
-
 use faultline_ir::{BinOp, FuncId, FuncKind, Kind, Language, LoopKind, Module, NodeId, Span};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use crate::Context;
 use crate::external_call::helpers::{external_call, http_method};
@@ -892,7 +891,7 @@ const FAILURE_TESTS: &[&str] = &["is_server_error", "is_client_error"];
 /// round again (`continue`, or falling through) and a good one leaves the
 /// loop (`return`/`break`).
 fn status_retry(m: &Module, nodes: &[NodeId], body: NodeId) -> bool {
-    let mut bound = std::collections::HashSet::new();
+    let mut bound = HashSet::default();
     for n in nodes {
         if let Kind::Assign {
             targets,
@@ -976,11 +975,7 @@ fn has_continue(m: &Module, id: NodeId) -> bool {
 /// Whether a condition tests a response's status for success (`Some(true)`:
 /// `r.ok`, `status == 200`, `status < 500`, `is_success()`) or failure
 /// (`Some(false)`: `not r.ok`, `status >= 500`, `status in (502, 503)`).
-fn status_polarity(
-    m: &Module,
-    cond: NodeId,
-    bound: &std::collections::HashSet<String>,
-) -> Option<bool> {
+fn status_polarity(m: &Module, cond: NodeId, bound: &HashSet<String>) -> Option<bool> {
     let rooted = |e: NodeId| {
         let mut cur = e;
         for _ in 0..8 {

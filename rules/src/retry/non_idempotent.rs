@@ -1,6 +1,5 @@
-use std::collections::{HashMap, HashSet};
-
 use faultline_ir::{FuncId, Kind, Module, NodeId, Span};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::external_call::helpers::http_method;
 use crate::models::{EffectKind, RetryModel, RetryShape};

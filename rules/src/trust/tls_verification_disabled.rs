@@ -1,4 +1,5 @@
 use faultline_ir::{FuncKind, Kind, NodeId};
+use foldhash::HashSet;
 
 use crate::models::Models;
 use crate::trust::helpers::{
@@ -238,7 +239,7 @@ impl Rule for TlsVerificationDisabled {
                 ));
             }
         }
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::default();
         for (node, message) in hits {
             if !seen.insert(node) || runs_by_default(m, node) != Some(true) {
                 continue;

@@ -12,8 +12,8 @@
 //! function. The flow also answers what lies between a read and a write: an
 //! `await`, a lock scope, a transaction.
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use faultline_ir::{BinOp, FuncId, Kind, Module, NodeId, Span};

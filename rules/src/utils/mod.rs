@@ -4,9 +4,8 @@
 pub mod dataflow;
 pub mod sql;
 
-use std::collections::HashMap;
-
 use faultline_ir::{FuncId, Kind, Module, NodeId, Segment, Span};
+use foldhash::{HashMap, HashMapExt};
 
 use crate::Context;
 
