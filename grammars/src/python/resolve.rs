@@ -90,13 +90,37 @@ struct Facts {
     globals: HashMap<String, Path>,
 }
 
+/// Which facts a pass read, and whether a later write in the same pass
+/// changed one of them. A pass whose reads all still hold at its end would
+/// be repeated exactly by the next one, so no next pass is needed.
+#[derive(Default)]
+struct Reads {
+    returns: HashSet<FuncId>,
+    /// Attribute names looked up (in any class: a write to a base class
+    /// can change a lookup through a subclass).
+    attrs: HashSet<String>,
+    globals: bool,
+    /// A fact changed after the pass had read it.
+    stale: bool,
+}
+
+impl Reads {
+    fn wrote(&mut self, changed: bool, was_read: bool) {
+        self.stale |= changed && was_read;
+    }
+}
+
 /// Resolves every name, attribute and call of `m` it can.
 pub(super) fn resolve(m: &mut Module, side: &Side) {
     let mut r = Resolver::new(m, side);
     for _ in 0..MAX_PASSES {
         let before = r.facts.clone();
+        r.reads = Reads::default();
         r.pass();
-        if r.facts == before {
+        // Unchanged facts: the next pass would start where this one did.
+        // No stale read: it would read what this one read. Either way it
+        // would repeat this pass.
+        if !r.reads.stale || r.facts == before {
             break;
         }
     }
@@ -106,6 +130,7 @@ struct Resolver<'a> {
     m: &'a mut Module,
     side: &'a Side,
     facts: Facts,
+    reads: Reads,
     /// Class → method name → function.
     methods: HashMap<String, HashMap<String, FuncId>>,
     /// Class → names of its base classes.
@@ -154,6 +179,7 @@ impl<'a> Resolver<'a> {
             m,
             side,
             facts: Facts::default(),
+            reads: Reads::default(),
             methods,
             bases,
             func: FuncId(0),
@@ -176,6 +202,7 @@ impl<'a> Resolver<'a> {
         self.visit(body, &mut env);
         // Functions see the module's final bindings, plus globals assigned
         // inside functions where the module itself binds nothing useful.
+        self.reads.globals = true;
         for (name, p) in &self.facts.globals {
             match env.get(name) {
                 None | Some(Binding::Local) => {
@@ -237,7 +264,10 @@ impl<'a> Resolver<'a> {
         } else {
             self.visit(body, &mut env);
         }
-        match self.ret.take() {
+        let ret = self.ret.take();
+        let changed = self.facts.returns.get(&fid) != ret.as_ref();
+        self.reads.wrote(changed, self.reads.returns.contains(&fid));
+        match ret {
             Some(p) => {
                 self.facts.returns.insert(fid, p);
             }
@@ -255,6 +285,14 @@ impl<'a> Resolver<'a> {
         self.yields_return = saved_yields;
         self.global_names = saved_globals;
         self.class_body = saved_class;
+    }
+
+    /// Records `class.name` as holding `p` (`self.name = …`, class bodies).
+    fn set_attr(&mut self, class: String, name: String, p: Path) {
+        let table = self.facts.attrs.entry(class).or_default();
+        let changed = table.get(&name) != Some(&p);
+        self.reads.wrote(changed, self.reads.attrs.contains(&name));
+        table.insert(name, p);
     }
 
     fn set_path(&mut self, id: NodeId, p: Option<Path>) {
@@ -416,6 +454,9 @@ impl<'a> Resolver<'a> {
             Kind::Attr { object, name } => match self.self_class(object, env) {
                 Some(c) => {
                     self.visit(object, env);
+                    if !self.reads.attrs.contains(&name) {
+                        self.reads.attrs.insert(name.clone());
+                    }
                     self.lookup(&c, &self.facts.attrs, &name)
                 }
                 None => self.visit(object, env).map(|mut p| {
@@ -586,6 +627,7 @@ impl<'a> Resolver<'a> {
         {
             let f = *f;
             self.set_path(callee, Some(Path::parse(n)));
+            self.reads.returns.insert(f);
             if let Some(ret) = self.facts.returns.get(&f) {
                 return Some(ret.clone());
             }
@@ -608,6 +650,7 @@ impl<'a> Resolver<'a> {
             let mut named = Path::parse(&owner);
             named.push(name.clone(), false, None);
             self.set_path(callee, Some(named.clone()));
+            self.reads.returns.insert(m);
             if let Some(ret) = self.facts.returns.get(&m) {
                 return Some(ret.clone());
             }
@@ -692,7 +735,7 @@ impl<'a> Resolver<'a> {
             Kind::Attr { object, name } => {
                 if let Some(c) = self.self_class(object, env) {
                     if let Some(p) = p {
-                        self.facts.attrs.entry(c).or_default().insert(name, p);
+                        self.set_attr(c, name, p);
                     }
                 } else {
                     self.visit(object, env);
@@ -714,15 +757,13 @@ impl<'a> Resolver<'a> {
         if let Some(c) = &self.class_body
             && let Some(p) = &p
         {
-            self.facts
-                .attrs
-                .entry(c.clone())
-                .or_default()
-                .insert(n.to_string(), p.clone());
+            self.set_attr(c.clone(), n.to_string(), p.clone());
         }
         if self.global_names.contains(n)
             && let Some(p) = &p
         {
+            let changed = self.facts.globals.get(n) != Some(p);
+            self.reads.wrote(changed, self.reads.globals);
             self.facts.globals.insert(n.to_string(), p.clone());
         }
         env.insert(
