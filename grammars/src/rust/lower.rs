@@ -58,6 +58,7 @@ pub(super) fn lower(tree: &Tree, src: &str) -> Module {
     let root = tree.root_node();
     let mut l = Lowerer::new(root, src);
     l.collect_comments(root);
+    l.index_attrs(root);
     l.m.syntax_errors = crate::util::error_spans(root);
     let stmts = l.lower_file(root);
     let span = l.span(root);
@@ -170,6 +171,8 @@ pub(super) struct Lowerer<'t> {
     name_hint: Option<(usize, String)>,
     /// Return paths of functions and closures.
     returns: HashMap<FuncId, Path>,
+    /// The outer attributes of main-tree items that have some, by node id.
+    attrs: HashMap<usize, Vec<String>>,
 }
 
 impl<'t> Lowerer<'t> {
@@ -198,6 +201,7 @@ impl<'t> Lowerer<'t> {
             hint: None,
             name_hint: None,
             returns: HashMap::new(),
+            attrs: HashMap::new(),
         }
     }
 
@@ -722,8 +726,46 @@ impl<'t> Lowerer<'t> {
     // ------------------------------------------------------------------
     // attributes
 
+    /// Indexes the outer attributes of the main tree's items: the
+    /// `attribute_item`s (and comments) just before each, read in order. Only
+    /// nodes holding a `#` are entered, so files without attributes cost
+    /// nothing, and no item has to look back through its parent.
+    fn index_attrs(&mut self, root: Node<'_>) {
+        let starts = crate::util::hash_comment_starts(&self.src);
+        let holds = |n: Node<'_>| {
+            let i = starts.partition_point(|&p| p < n.start_byte());
+            starts.get(i).is_some_and(|&p| p < n.end_byte())
+        };
+        if !holds(root) {
+            return;
+        }
+        let mut stack = vec![root];
+        let mut c = root.walk();
+        while let Some(n) = stack.pop() {
+            let mut pending: Vec<String> = Vec::new();
+            for child in n.children(&mut c) {
+                if child.kind_id() == self.k.attribute_item {
+                    if let Some(a) = self.kids(child).into_iter().next() {
+                        pending.push(self.text(a));
+                    }
+                    continue;
+                }
+                if !self.is_comment(child) && !pending.is_empty() {
+                    self.attrs.insert(child.id(), std::mem::take(&mut pending));
+                }
+                if holds(child) {
+                    stack.push(child);
+                }
+            }
+        }
+    }
+
     /// The outer attributes of an item, as text inside `#[…]`.
     fn outer_attrs(&self, n: Node<'_>) -> Vec<String> {
+        if Rc::ptr_eq(&self.src, &self.main_src) {
+            return self.attrs.get(&n.id()).cloned().unwrap_or_default();
+        }
+        // In a macro's re-parsed text: look back through the siblings.
         let mut out = Vec::new();
         let mut cur = n.prev_sibling();
         while let Some(c) = cur {
