@@ -137,7 +137,37 @@ pub fn call_is(m: &Module, id: NodeId, patterns: &[String]) -> bool {
         return false;
     }
     let p = path_text(m, id);
-    !p.is_empty() && patterns.iter().any(|x| x.replace("::", ".") == p)
+    !p.is_empty() && patterns.iter().any(|x| dotted_eq(p.as_bytes(), x))
+}
+
+/// Whether `text` is `pattern` written with `.` for every `::`
+/// (`pattern.replace("::", ".") == text`, without allocating).
+pub fn dotted_eq(text: &[u8], pattern: &str) -> bool {
+    let p = pattern.as_bytes();
+    let (mut i, mut j) = (0, 0);
+    while j < p.len() {
+        let (want, step) = if p.get(j..j + 2) == Some(b"::") {
+            (b'.', 2)
+        } else {
+            (p[j], 1)
+        };
+        if text.get(i) != Some(&want) {
+            return false;
+        }
+        i += 1;
+        j += step;
+    }
+    i == text.len()
+}
+
+/// Whether `text` ends with `.` and then `pattern` written with `.` for
+/// every `::`.
+pub fn dotted_suffix(text: &str, pattern: &str) -> bool {
+    let len = pattern.len() - pattern.matches("::").count();
+    let t = text.as_bytes();
+    t.len() > len
+        && t.get(t.len() - len - 1) == Some(&b'.')
+        && dotted_eq(&t[t.len() - len..], pattern)
 }
 
 /// The member or function name a call invokes.
@@ -908,6 +938,33 @@ pub fn identity_needles(lang: Language, models: &crate::models::Models) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dotted_comparisons_match_replacing_colons() {
+        for (text, pattern) in [
+            ("ssl.CERT_NONE", "ssl::CERT_NONE"),
+            ("ssl.CERT_NONE", "ssl.CERT_NONE"),
+            ("a.:", "a:::"),
+            ("x", "x"),
+            ("", ""),
+            ("reqwest.Client", "reqwest::Client::builder"),
+            ("é.b", "é::b"),
+        ] {
+            assert_eq!(
+                dotted_eq(text.as_bytes(), pattern),
+                pattern.replace("::", ".") == text,
+                "{text} {pattern}"
+            );
+            let long = format!("m.{text}");
+            assert_eq!(
+                dotted_suffix(&long, pattern),
+                long.ends_with(&format!(".{}", pattern.replace("::", "."))),
+                "{long} {pattern}"
+            );
+        }
+        assert!(!dotted_suffix("CERT_NONE", "CERT_NONE"));
+        assert!(!dotted_suffix("xCERT_NONE", "CERT_NONE"));
+    }
     use faultline_grammars::{Lang, lower};
 
     fn first_compare(lang: Lang, src: &str) -> (Module, NodeId, NodeId) {

@@ -3,7 +3,8 @@ use foldhash::HashSet;
 
 use crate::models::Models;
 use crate::trust::helpers::{
-    call_is, called_name, default_value, model, path_text, runs_by_default,
+    call_is, called_name, default_value, dotted_eq, dotted_suffix, model, path_text,
+    runs_by_default,
 };
 use crate::utils::{args, in_test_code, segs, snippet};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
@@ -189,10 +190,10 @@ impl Rule for TlsVerificationDisabled {
                 Kind::Attr { .. } | Kind::Name(_) => {
                     let p = path_text(m, id);
                     if p.is_empty()
-                        || !tls.none_values.iter().any(|v| {
-                            p == v.replace("::", ".")
-                                || p.ends_with(&format!(".{}", v.replace("::", ".")))
-                        })
+                        || !tls
+                            .none_values
+                            .iter()
+                            .any(|v| dotted_eq(p.as_bytes(), v) || dotted_suffix(&p, v))
                     {
                         continue;
                     }

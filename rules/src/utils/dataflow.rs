@@ -181,25 +181,28 @@ impl<'a> Flow<'a> {
             return;
         }
         self.depth += 1;
-        match self.m.kind(n).clone() {
+        // The module outlives `self`: match on its node without cloning it.
+        let m = self.m;
+        match m.kind(n) {
             Kind::Assign {
                 targets, value, op, ..
             } => {
+                let value = *value;
                 if let Some(v) = value {
                     self.visit(v, visit);
                 }
                 visit(self, n);
-                for t in &targets {
+                for t in targets {
                     self.visit(*t, visit);
                 }
                 let mut origins = value.map(|v| self.eval(v)).unwrap_or_default();
                 if op.is_some() {
-                    for t in &targets {
+                    for t in targets {
                         origins.extend(self.eval(*t));
                     }
                 }
                 let text = value.and_then(|v| self.string_value(v));
-                for t in &targets {
+                for t in targets {
                     self.bind(*t, &origins, text.clone());
                 }
             }
