@@ -138,9 +138,17 @@ impl Lowerer<'_> {
         let prepared = prepare(inner, last);
         // Call arguments first; array elements (`vec![x; n]`) and statements
         // (`lazy_static! { … }`) only when the input looks like them.
-        let semi = split_top_on(&prepared, b';');
+        let semis = {
+            let b = prepared.as_bytes();
+            top_level(b).filter(|&i| b.get(i) == Some(&b';')).count()
+        };
+        let semi = semis > 0;
         let stmts = semi || matches!(last, "lazy_static" | "thread_local");
         let mut broken: Option<(Tree, String)> = None;
+        // A `;` at the top level never parses as call arguments: that
+        // wrapping is paid for in its turn but parsed only when the others
+        // fail, for what parsed of it.
+        let mut args_unparsed = None;
         for (pre, post, shape) in WRAPPINGS {
             if (shape == Shape::Array && !semi) || (shape == Shape::Stmts && !stmts) {
                 continue;
@@ -148,6 +156,14 @@ impl Lowerer<'_> {
             let text = format!("{pre}{prepared}{post}");
             if !self.spend(text.len()) {
                 return Vec::new();
+            }
+            if shape == Shape::Args && semi {
+                args_unparsed = Some(text);
+                continue;
+            }
+            // `[x; n]` has one `;`: with more, array elements cannot parse.
+            if shape == Shape::Array && semis > 1 {
+                continue;
             }
             let Ok(tree) = crate::parse(crate::Lang::Rust, &text) else {
                 continue;
@@ -159,6 +175,11 @@ impl Lowerer<'_> {
             if shape == Shape::Args {
                 broken = Some((tree, text));
             }
+        }
+        if let Some(text) = args_unparsed
+            && let Ok(tree) = crate::parse(crate::Lang::Rust, &text)
+        {
+            broken = Some((tree, text));
         }
         // `select!`-like arms: piece by piece. Anything else: what parsed
         // of the call-argument wrapping.
