@@ -85,9 +85,10 @@ fn by_declaration(m: &Module, id: FuncId, model: &HandlerModel, uses_framework: 
         a.contains('(') && model.decorators.iter().any(|x| x == last)
     });
     let typed = f.params.iter().any(|p| {
-        p.annotation
-            .as_deref()
-            .is_some_and(|t| model.param_types.iter().any(|x| x == type_head(t)))
+        p.annotation.as_deref().is_some_and(|t| {
+            let head = type_head(t);
+            model.param_types.iter().any(|x| x == head)
+        })
     });
     let top_level = f.parent == Some(FuncId(0));
     let view = uses_framework
