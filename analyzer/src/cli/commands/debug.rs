@@ -14,7 +14,7 @@ use faultline_ir::{LineIndex, NodeId};
 use crate::ExitStatus;
 use crate::engine::baseline::parse_all;
 use crate::engine::prefilter::Prefilter;
-use crate::engine::{ScanOptions, is_test_path};
+use crate::engine::{ScanOptions, is_test_path, relative_path};
 
 /// Arguments of `faultline debug`.
 #[derive(Debug, Args)]
@@ -138,8 +138,7 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
                 continue;
             };
             files += 1;
-            let rel = entry.path().strip_prefix(path).unwrap_or(entry.path());
-            let is_test = is_test_path(&rel.to_string_lossy().replace('\\', "/"));
+            let is_test = is_test_path(&relative_path(path, entry.path()));
             let sel = prefilter.select(lang.ir(), &bytes, is_test);
             parsed += usize::from(sel.parse);
             bytes_all += bytes.len();
