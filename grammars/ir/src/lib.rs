@@ -122,7 +122,11 @@ impl Path {
     /// Parses the textual form used in models and tests:
     /// `a.b().c`, `a::b::c()`. Never fails; empty names are dropped.
     pub fn parse(text: &str) -> Path {
-        let normalized = text.replace("::", ".");
+        let normalized = if text.contains("::") {
+            std::borrow::Cow::Owned(text.replace("::", "."))
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
         let segments = normalized
             .split('.')
             .filter(|s| !s.is_empty())

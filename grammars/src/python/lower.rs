@@ -1695,6 +1695,11 @@ impl<'a> Lowerer<'a> {
 
 /// Decodes the simple escapes of a string literal's contents.
 fn decode(s: &str, raw: bool, formatted: bool) -> String {
+    // Most strings (docstrings above all) have nothing to decode.
+    let special = |b: &u8| (*b == b'\\' && !raw) || (formatted && (*b == b'{' || *b == b'}'));
+    if !s.as_bytes().iter().any(special) {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {

@@ -112,7 +112,10 @@ impl Reads {
 
 /// Resolves every name, attribute and call of `m` it can.
 pub(super) fn resolve(m: &mut Module, side: &Side) {
-    let mut r = Resolver::new(m, side);
+    // Paths are collected apart from the nodes so the walk can borrow the
+    // module's nodes without copying them.
+    let paths: Vec<Option<Path>> = m.nodes.iter_mut().map(|n| n.path.take()).collect();
+    let mut r = Resolver::new(m, side, paths);
     for _ in 0..MAX_PASSES {
         let before = r.facts.clone();
         r.reads = Reads::default();
@@ -124,10 +127,16 @@ pub(super) fn resolve(m: &mut Module, side: &Side) {
             break;
         }
     }
+    let paths = r.paths;
+    for (n, p) in m.nodes.iter_mut().zip(paths) {
+        n.path = p;
+    }
 }
 
 struct Resolver<'a> {
-    m: &'a mut Module,
+    m: &'a Module,
+    /// Per node: its resolved path.
+    paths: Vec<Option<Path>>,
     side: &'a Side,
     facts: Facts,
     reads: Reads,
@@ -148,7 +157,7 @@ struct Resolver<'a> {
 }
 
 impl<'a> Resolver<'a> {
-    fn new(m: &'a mut Module, side: &'a Side) -> Resolver<'a> {
+    fn new(m: &'a Module, side: &'a Side, paths: Vec<Option<Path>>) -> Resolver<'a> {
         let mut methods: HashMap<String, HashMap<String, FuncId>> = HashMap::new();
         for (i, f) in m.functions.iter().enumerate() {
             if f.kind == FuncKind::Method
@@ -177,6 +186,7 @@ impl<'a> Resolver<'a> {
         }
         Resolver {
             m,
+            paths,
             side,
             facts: Facts::default(),
             reads: Reads::default(),
@@ -219,32 +229,33 @@ impl<'a> Resolver<'a> {
 
     /// Resolves one function (or lambda) body with `outer` as its enclosing scope.
     fn function(&mut self, fid: FuncId, outer: &Env<'_>) {
-        let Some(f) = self.m.functions.get(fid.0 as usize) else {
+        let m = self.m;
+        let Some(f) = m.functions.get(fid.0 as usize) else {
             return;
         };
-        let (kind, class, body) = (f.kind, f.class.clone(), f.body);
-        let params: Vec<(String, Option<String>)> = f
-            .params
+        let (kind, class, body) = (f.kind, f.class.as_ref(), f.body);
+        let is_static = f
+            .decorators
             .iter()
-            .map(|p| (p.name.clone(), p.annotation.clone()))
-            .collect();
-        let decorators = f.decorators.clone();
-        let is_static = decorators
-            .iter()
-            .any(|d| matches!(self.m.kind(*d), Kind::Name(n) if n == "staticmethod"));
-        let is_context_manager = decorators.iter().any(|d| {
-            self.m
-                .path(*d)
+            .any(|d| matches!(m.kind(*d), Kind::Name(n) if n == "staticmethod"));
+        let is_context_manager = f.decorators.iter().any(|d| {
+            self.paths
+                .get(d.0 as usize)
+                .and_then(Option::as_ref)
                 .and_then(Path::last_name)
                 .is_some_and(|n| n == "contextmanager" || n == "asynccontextmanager")
         });
 
         let mut env = Env::within(outer);
-        for (i, (name, ann)) in params.iter().enumerate() {
-            let name = name.trim_start_matches('*');
-            let b = match (&class, kind) {
+        for (i, param) in f.params.iter().enumerate() {
+            let name = param.name.trim_start_matches('*');
+            let b = match (class, kind) {
                 (Some(c), FuncKind::Method) if i == 0 && !is_static => Binding::SelfOf(c.clone()),
-                _ => match ann.as_deref().and_then(|a| annotation_path(a, outer)) {
+                _ => match param
+                    .annotation
+                    .as_deref()
+                    .and_then(|a| annotation_path(a, outer))
+                {
                     Some(p) => Binding::Path(p),
                     None => Binding::Local,
                 },
@@ -296,8 +307,8 @@ impl<'a> Resolver<'a> {
     }
 
     fn set_path(&mut self, id: NodeId, p: Option<Path>) {
-        if let Some(n) = self.m.nodes.get_mut(id.0 as usize) {
-            n.path = p;
+        if let Some(slot) = self.paths.get_mut(id.0 as usize) {
+            *slot = p;
         }
     }
 
@@ -449,18 +460,18 @@ impl<'a> Resolver<'a> {
 
     /// A name or attribute read.
     fn reference(&mut self, id: NodeId, env: &mut Env<'_>) -> Option<Path> {
-        let p = match self.m.kind(id).clone() {
-            Kind::Name(n) => Self::name_path(&n, env),
-            Kind::Attr { object, name } => match self.self_class(object, env) {
+        let p = match self.m.kind(id) {
+            Kind::Name(n) => Self::name_path(n, env),
+            &Kind::Attr { object, ref name } => match self.self_class(object, env) {
                 Some(c) => {
                     self.visit(object, env);
-                    if !self.reads.attrs.contains(&name) {
+                    if !self.reads.attrs.contains(name) {
                         self.reads.attrs.insert(name.clone());
                     }
-                    self.lookup(&c, &self.facts.attrs, &name)
+                    self.lookup(&c, &self.facts.attrs, name)
                 }
                 None => self.visit(object, env).map(|mut p| {
-                    p.push(name, false, None);
+                    p.push(name.clone(), false, None);
                     p
                 }),
             },
@@ -472,25 +483,23 @@ impl<'a> Resolver<'a> {
 
     fn call(&mut self, id: NodeId, callee: NodeId, env: &mut Env<'_>) -> Option<Path> {
         let p = self.call_path(id, callee, env);
-        let args: Vec<NodeId> = match self.m.kind(id) {
-            Kind::Call { args, .. } | Kind::New { args, .. } => {
-                args.iter().map(|a| a.value).collect()
+        if let Kind::Call { args, .. } | Kind::New { args, .. } = self.m.kind(id) {
+            for a in args {
+                self.visit(a.value, env);
             }
-            _ => Vec::new(),
-        };
-        self.visit_all(&args, env);
+        }
         self.set_path(id, p.clone());
         p
     }
 
     fn loop_statement(&mut self, id: NodeId, env: &mut Env<'_>) {
-        let Kind::Loop {
+        let &Kind::Loop {
             target,
             iter,
             body,
             orelse,
             ..
-        } = self.m.kind(id).clone()
+        } = self.m.kind(id)
         else {
             return;
         };
@@ -507,17 +516,17 @@ impl<'a> Resolver<'a> {
     }
 
     fn try_statement(&mut self, id: NodeId, env: &mut Env<'_>) {
-        let Kind::Try {
+        let &Kind::Try {
             body,
-            handlers,
+            ref handlers,
             orelse,
             finally,
-        } = self.m.kind(id).clone()
+        } = self.m.kind(id)
         else {
             return;
         };
         self.visit(body, env);
-        for h in &handlers {
+        for h in handlers {
             self.visit_all(&h.types, env);
             if let Some(b) = &h.binding {
                 env.insert(b.clone(), Binding::Local);
@@ -533,10 +542,13 @@ impl<'a> Resolver<'a> {
     }
 
     fn with_statement(&mut self, id: NodeId, env: &mut Env<'_>) {
-        let Kind::With { items, body, .. } = self.m.kind(id).clone() else {
+        let &Kind::With {
+            ref items, body, ..
+        } = self.m.kind(id)
+        else {
             return;
         };
-        for item in &items {
+        for item in items {
             let p = self.visit(item.context, env);
             if let Some(t) = item.target {
                 self.bind(t, p, env);
@@ -546,11 +558,11 @@ impl<'a> Resolver<'a> {
     }
 
     fn match_statement(&mut self, id: NodeId, env: &mut Env<'_>) {
-        let Kind::Match { subject, arms } = self.m.kind(id).clone() else {
+        let &Kind::Match { subject, ref arms } = self.m.kind(id) else {
             return;
         };
         self.visit(subject, env);
-        for arm in &arms {
+        for arm in arms {
             if let Some(p) = arm.pattern {
                 self.capture(p, env);
             }
@@ -564,30 +576,36 @@ impl<'a> Resolver<'a> {
     /// A `def` or lambda: decorators and defaults resolve here; the body
     /// resolves after the enclosing scope, with its final bindings.
     fn definition(&mut self, id: NodeId, f: FuncId, env: &mut Env<'_>) {
-        let Some(func) = self.m.functions.get(f.0 as usize) else {
+        let m = self.m;
+        let Some(func) = m.functions.get(f.0 as usize) else {
             return;
         };
-        let mut roots = func.decorators.clone();
-        roots.extend(func.params.iter().filter_map(|p| p.default));
-        let name = func.name.clone();
-        self.visit_all(&roots, env);
-        if matches!(self.m.kind(id), Kind::FuncDef(_)) {
-            env.insert(name, Binding::Func(f));
+        self.visit_all(&func.decorators, env);
+        for d in func.params.iter().filter_map(|p| p.default) {
+            self.visit(d, env);
+        }
+        if matches!(m.kind(id), Kind::FuncDef(_)) {
+            env.insert(func.name.clone(), Binding::Func(f));
         }
         self.pending.push(f);
     }
 
     fn class(&mut self, id: NodeId, env: &mut Env<'_>) {
-        let Kind::Class { name, bases, body } = self.m.kind(id).clone() else {
+        let &Kind::Class {
+            ref name,
+            ref bases,
+            body,
+        } = self.m.kind(id)
+        else {
             return;
         };
-        self.visit_all(&bases, env);
+        self.visit_all(bases, env);
         let mut class_env = Env::within(env);
         let saved = self.class_body.replace(name.clone());
         self.visit(body, &mut class_env);
         self.class_body = saved;
         // A same-file class is its own global name.
-        env.remove(&name);
+        env.remove(name);
     }
 
     fn other(&mut self, id: NodeId, env: &mut Env<'_>) {
@@ -621,8 +639,8 @@ impl<'a> Resolver<'a> {
     /// The path of a call: same-file functions and methods give their return
     /// path; anything else appends a called segment to the callee's path.
     fn call_path(&mut self, call: NodeId, callee: NodeId, env: &mut Env<'_>) -> Option<Path> {
-        let callee_kind = self.m.kind(callee).clone();
-        if let Kind::Name(n) = &callee_kind
+        let callee_kind = self.m.kind(callee);
+        if let Kind::Name(n) = callee_kind
             && let Some(Binding::Func(f)) = env.get(n)
         {
             let f = *f;
@@ -635,7 +653,7 @@ impl<'a> Resolver<'a> {
             p.push(n.clone(), true, Some(call));
             return Some(p);
         }
-        if let Kind::Attr { object, name } = &callee_kind
+        if let Kind::Attr { object, name } = callee_kind
             && let Some(c) = self.self_class(*object, env)
             && let Some(m) = self.lookup(&c, &self.methods, name)
         {
@@ -671,30 +689,33 @@ impl<'a> Resolver<'a> {
     }
 
     fn assign(&mut self, id: NodeId, env: &mut Env<'_>) {
-        let Kind::Assign {
-            targets,
+        let m = self.m;
+        let &Kind::Assign {
+            ref targets,
             value,
-            op,
-            declared_type,
-        } = self.m.kind(id).clone()
+            ref op,
+            ref declared_type,
+        } = m.kind(id)
         else {
             return;
         };
         let augmented = op.is_some();
         let targets = targets.as_slice();
-        let declared = declared_type.and_then(|d| annotation_path(&d, env));
+        let declared = declared_type
+            .as_deref()
+            .and_then(|d| annotation_path(d, env));
         // `a, b = x, y`: bind element-wise.
-        let tuple_value = value.and_then(|v| match self.m.kind(v) {
-            Kind::Array(items) => Some(items.clone()),
+        let tuple_value = value.and_then(|v| match m.kind(v) {
+            Kind::Array(items) => Some(items),
             _ => None,
         });
         let wants_elements = targets.iter().any(|t| {
-            matches!(self.m.kind(*t), Kind::Array(ts) if tuple_value.as_ref().is_some_and(|v| v.len() == ts.len()))
+            matches!(m.kind(*t), Kind::Array(ts) if tuple_value.is_some_and(|v| v.len() == ts.len()))
         });
         if let (true, Some(items)) = (wants_elements, tuple_value) {
             let paths: Vec<Option<Path>> = items.iter().map(|i| self.visit(*i, env)).collect();
             for t in targets {
-                match self.m.kind(*t).clone() {
+                match m.kind(*t) {
                     Kind::Array(ts) if ts.len() == paths.len() => {
                         for (t, p) in ts.iter().zip(paths.iter()) {
                             self.bind(*t, p.clone(), env);
@@ -705,7 +726,7 @@ impl<'a> Resolver<'a> {
             }
             return;
         }
-        let lambda = value.and_then(|v| match self.m.kind(v) {
+        let lambda = value.and_then(|v| match m.kind(v) {
             Kind::Lambda(f) => Some(*f),
             _ => None,
         });
@@ -718,10 +739,9 @@ impl<'a> Resolver<'a> {
         }
         let p = p.or(declared);
         for t in targets {
-            match (lambda, self.m.kind(*t)) {
+            match (lambda, m.kind(*t)) {
                 (Some(f), Kind::Name(n)) => {
-                    let n = n.clone();
-                    env.insert(n, Binding::Func(f));
+                    env.insert(n.clone(), Binding::Func(f));
                 }
                 _ => self.bind(*t, p.clone(), env),
             }
@@ -730,12 +750,12 @@ impl<'a> Resolver<'a> {
 
     /// Binds an assignment (or `with`/`for`/walrus) target to `p`.
     fn bind(&mut self, target: NodeId, p: Option<Path>, env: &mut Env<'_>) {
-        match self.m.kind(target).clone() {
-            Kind::Name(n) => self.bind_name(&n, p, env),
-            Kind::Attr { object, name } => {
+        match self.m.kind(target) {
+            Kind::Name(n) => self.bind_name(n, p, env),
+            &Kind::Attr { object, ref name } => {
                 if let Some(c) = self.self_class(object, env) {
                     if let Some(p) = p {
-                        self.set_attr(c, name, p);
+                        self.set_attr(c, name.clone(), p);
                     }
                 } else {
                     self.visit(object, env);
@@ -743,10 +763,10 @@ impl<'a> Resolver<'a> {
             }
             Kind::Array(items) => {
                 for i in items {
-                    self.bind(i, None, env);
+                    self.bind(*i, None, env);
                 }
             }
-            Kind::Spread(e) => self.bind(e, None, env),
+            Kind::Spread(e) => self.bind(*e, None, env),
             _ => {
                 self.visit(target, env);
             }
@@ -777,12 +797,12 @@ impl<'a> Resolver<'a> {
 
     /// Binds the capture names of a `case` pattern and resolves its value parts.
     fn capture(&mut self, pattern: NodeId, env: &mut Env<'_>) {
-        match self.m.kind(pattern).clone() {
+        match self.m.kind(pattern) {
             Kind::Name(n) if n != "_" => {
-                env.insert(n, Binding::Local);
+                env.insert(n.clone(), Binding::Local);
             }
             Kind::Call { callee, args, .. } => {
-                self.visit(callee, env);
+                self.visit(*callee, env);
                 for a in args {
                     self.capture(a.value, env);
                 }
@@ -792,7 +812,7 @@ impl<'a> Resolver<'a> {
             }
             Kind::Array(items) | Kind::Other(items) => {
                 for i in items {
-                    self.capture(i, env);
+                    self.capture(*i, env);
                 }
             }
             Kind::Object { entries, .. } => {
@@ -800,7 +820,7 @@ impl<'a> Resolver<'a> {
                     self.capture(e.value, env);
                 }
             }
-            Kind::Spread(e) => self.capture(e, env),
+            Kind::Spread(e) => self.capture(*e, env),
             _ => {}
         }
     }
@@ -840,7 +860,11 @@ fn strip_annotation(ann: &str) -> Option<&str> {
             s = s.get(1..s.len() - 1)?.trim();
             continue;
         }
-        let alternatives = split_top(s, '|');
+        let alternatives = if s.contains('|') {
+            split_top(s, '|')
+        } else {
+            Vec::new()
+        };
         if alternatives.len() > 1 {
             let rest: Vec<&str> = alternatives.into_iter().filter(|a| *a != "None").collect();
             match rest.as_slice() {
