@@ -124,6 +124,11 @@ impl<'a> RequestFacts<'a> {
                     }
                 }
             }
+            // With no local and no helper carrying a source, the second
+            // round would read exactly what the first did.
+            if facts.helpers.is_empty() && facts.locals.values().all(HashMap::is_empty) {
+                break;
+            }
         }
         facts
     }

@@ -102,6 +102,8 @@ pub struct Flow<'a> {
     awaits: Vec<Span>,
     outer: Vec<Scope>,
     depth: usize,
+    /// Children waiting to be visited, for every level of the walk.
+    kids: Vec<NodeId>,
     globals: HashSet<String>,
     assignable: HashSet<String>,
 }
@@ -130,6 +132,7 @@ impl<'a> Flow<'a> {
             awaits: Vec::new(),
             outer: Vec::new(),
             depth: 0,
+            kids: Vec::new(),
             globals: HashSet::new(),
             assignable: HashSet::new(),
         };
@@ -208,19 +211,27 @@ impl<'a> Flow<'a> {
             }
             Kind::Call { .. } => {
                 visit(self, n);
-                for c in self.m.children(n) {
-                    self.visit(c, visit);
-                }
+                self.visit_children(n, visit);
                 self.note_select(n);
             }
             _ => {
                 visit(self, n);
-                for c in self.m.children(n) {
-                    self.visit(c, visit);
-                }
+                self.visit_children(n, visit);
             }
         }
         self.depth -= 1;
+    }
+
+    /// Visits the children of `n` in order. Their ids are kept on one stack
+    /// shared by the whole walk, so a step allocates nothing.
+    fn visit_children(&mut self, n: NodeId, visit: &mut dyn FnMut(&Flow<'_>, NodeId)) {
+        let start = self.kids.len();
+        self.m.children_into(n, &mut self.kids);
+        for i in start..self.kids.len() {
+            let Some(&c) = self.kids.get(i) else { break };
+            self.visit(c, visit);
+        }
+        self.kids.truncate(start);
     }
 
     fn bind(&mut self, target: NodeId, origins: &[Origin], text: Option<String>) {
