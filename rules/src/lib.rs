@@ -46,6 +46,9 @@ pub struct Context<'a> {
     models: &'a models::Models,
     findings: Vec<Finding>,
     uses: std::cell::OnceCell<utils::Uses>,
+    race: std::cell::OnceCell<race::Walked>,
+    /// The ids of the rules that run on this file; `None`: all of them.
+    running: Option<Vec<&'static str>>,
 }
 
 impl<'a> Context<'a> {
@@ -66,6 +69,8 @@ impl<'a> Context<'a> {
             models: models::builtin(),
             findings: Vec::new(),
             uses: std::cell::OnceCell::new(),
+            race: std::cell::OnceCell::new(),
+            running: None,
         }
     }
 
@@ -74,6 +79,21 @@ impl<'a> Context<'a> {
     pub fn with_models(mut self, models: &'a models::Models) -> Self {
         self.models = models;
         self
+    }
+
+    /// Only these rules run on this file (by id), so work shared between
+    /// rules is done only for those that need it. Without it, every rule
+    /// may run.
+    pub fn with_running(mut self, ids: Vec<&'static str>) -> Self {
+        self.running = Some(ids);
+        self
+    }
+
+    /// Whether the rule with this id runs on this file.
+    pub fn runs(&self, id: &str) -> bool {
+        self.running
+            .as_ref()
+            .is_none_or(|ids| ids.contains(&id))
     }
 
     /// The API models rules consult.
@@ -85,6 +105,11 @@ impl<'a> Context<'a> {
     /// (computed once per file, shared by the rules).
     pub fn uses(&self) -> &utils::Uses {
         self.uses.get_or_init(|| utils::Uses::new(self.module))
+    }
+
+    /// The findings of the race rules, from one walk shared by both.
+    pub(crate) fn race(&self) -> &race::Walked {
+        self.race.get_or_init(|| race::walk(self))
     }
 
     /// Records a finding. Spans are cut to their first line: a finding

@@ -78,11 +78,15 @@ pub fn analyze_source_with(
     };
     faultline_rules::prepare(&mut module, models);
     let lines = LineIndex::new(source);
-    let mut cx = Context::new(&module, source, path, &lines, is_test_file).with_models(models);
-    for rule in rules
+    let running: Vec<&dyn Rule> = rules
         .iter()
+        .copied()
         .filter(|r| r.meta().applies_to(module.language))
-    {
+        .collect();
+    let mut cx = Context::new(&module, source, path, &lines, is_test_file)
+        .with_models(models)
+        .with_running(running.iter().map(|r| r.meta().id).collect());
+    for rule in running {
         rule.check(&mut cx);
     }
     let findings = cx.into_findings();

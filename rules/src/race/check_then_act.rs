@@ -5,10 +5,10 @@ use crate::models::{Models, Table};
 use crate::models::{StateKind, StateRole};
 use crate::prefilter::from_tables;
 use crate::race::helpers::{
-    LockedCallers, StateModels, acts, conflict_caught, entity, functions, is_cache_aside, is_safe,
-    key_text, lock_call, path_text, receiver_text,
+    StateModels, acts, conflict_caught, entity, is_cache_aside, is_safe, key_text, lock_call,
+    path_text, receiver_text,
 };
-use crate::utils::dataflow::{Flow, Origin, Scopes, Source};
+use crate::utils::dataflow::{Flow, Origin, Source};
 use crate::utils::sql::SqlKind;
 use crate::utils::{call_label, strip};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
@@ -97,51 +97,70 @@ impl Rule for CheckThenAct {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        let m = cx.module;
-        let sm = StateModels::new(cx);
-        let mut found: Vec<(NodeId, NodeId, String, String)> = Vec::new();
-        let scopes = Scopes::new(m, cx.source);
-        let locked = LockedCallers::new(m);
-        for (f, lambda) in functions(cx) {
-            if locked.hold_lock(f) {
-                continue;
-            }
-            let mut flow = Flow::new(&scopes, f, &sm, lambda);
-            let mut active: Vec<Active> = Vec::new();
-            flow.run(&mut |flow, n| match m.kind(n) {
-                Kind::If { cond, then, els } => {
-                    let checks = cond_checks(flow, *cond);
-                    if !checks.is_empty() {
-                        active.push(Active {
-                            cond: *cond,
-                            then: m.node(*then).span,
-                            els: els.map(|e| m.node(e).span),
-                            end: m.node(n).span.end,
-                            guard_clause: exits(m, *then),
-                            checks,
-                        });
-                    }
-                    external_id(flow, *cond, *then, &mut found);
-                }
-                Kind::Call { .. } => {
-                    if let Some((o, fix)) = act(flow, &sm, n, &active) {
-                        let what = describe_check(&o);
-                        found.push((n, o.read, what, fix));
-                    }
-                }
-                _ => {}
-            });
+        let found = cx.race().check_then_act.clone();
+        for f in found {
+            cx.report(f);
         }
+    }
+}
+
+/// This rule's part of the race rules' shared walk (see [`super::walk`]).
+#[derive(Default)]
+pub(super) struct Walk {
+    /// Conditions over shared state whose branches are being walked.
+    active: Vec<Active>,
+    /// Action, the read it relies on, what was checked, the fix.
+    found: Vec<(NodeId, NodeId, String, String)>,
+}
+
+impl Walk {
+    /// Before the walk of a function.
+    pub(super) fn enter(&mut self) {
+        self.active.clear();
+    }
+
+    /// At each node of the walk, in evaluation order.
+    pub(super) fn node(&mut self, flow: &Flow<'_>, sm: &StateModels<'_>, n: NodeId) {
+        let m = flow.m;
+        match m.kind(n) {
+            Kind::If { cond, then, els } => {
+                let checks = cond_checks(flow, *cond);
+                if !checks.is_empty() {
+                    self.active.push(Active {
+                        cond: *cond,
+                        then: m.node(*then).span,
+                        els: els.map(|e| m.node(e).span),
+                        end: m.node(n).span.end,
+                        guard_clause: exits(m, *then),
+                        checks,
+                    });
+                }
+                external_id(flow, *cond, *then, &mut self.found);
+            }
+            Kind::Call { .. } => {
+                if let Some((o, fix)) = act(flow, sm, n, &self.active) {
+                    let what = describe_check(&o);
+                    self.found.push((n, o.read, what, fix));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The findings of every function, one per action.
+    pub(super) fn finish(self, cx: &Context<'_>) -> Vec<Finding> {
+        let m = cx.module;
         let mut seen = HashSet::default();
-        for (at, check, what, fix) in found {
+        let mut out = Vec::new();
+        for (at, check, what, fix) in self.found {
             if !seen.insert(at) {
                 continue;
             }
             let line = cx.lines.line(m.node(check).span.start);
             let label = call_label(cx, at);
-            cx.report(
+            out.push(
                 Finding::new(
-                    &Self::META,
+                    &CheckThenAct::META,
                     m.node(at).span,
                     format!(
                         "`{label}` relies on the check of {what} at line {line}, which a concurrent request can invalidate; use {fix}"
@@ -150,6 +169,7 @@ impl Rule for CheckThenAct {
                 .with_related(m.node(check).span, "checked here"),
             );
         }
+        out
     }
 }
 

@@ -1,14 +1,14 @@
-use faultline_ir::{BinOp, Kind, NodeId, UnOp};
-use foldhash::{HashMap, HashMapExt, HashSet};
+use faultline_ir::{BinOp, FuncId, Kind, Module, NodeId, UnOp};
+use foldhash::{HashMap, HashSet};
 
 use crate::models::{Models, Table};
 use crate::models::{StateKind, StateRole};
 use crate::prefilter::from_tables;
 use crate::race::helpers::{
-    LockedCallers, StateModels, describe, entity, functions, is_key_field, key_text, lock_call,
-    receiver_text, value_nodes, version_checked,
+    StateModels, describe, entity, is_key_field, key_text, lock_call, receiver_text, value_nodes,
+    version_checked,
 };
-use crate::utils::dataflow::{Flow, Origin, Scopes, Source};
+use crate::utils::dataflow::{Flow, Origin, Source};
 use crate::utils::sql::SqlKind;
 use crate::utils::{args, receiver, strip};
 use crate::{Context, Finding, Rule, RuleMeta, declare_rule};
@@ -113,60 +113,88 @@ impl Rule for ReadModifyWrite {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        let m = cx.module;
-        let sm = StateModels::new(cx);
-        let mut out = Vec::new();
-        let scopes = Scopes::new(m, cx.source);
-        let locked = LockedCallers::new(m);
-        for (f, lambda) in functions(cx) {
-            if locked.hold_lock(f) {
-                continue;
-            }
-            let optimistic = crate::utils::function_nodes(m, f, false)
-                .into_iter()
-                .any(|n| !sm.roles(m, n, StateRole::Optimistic).is_empty());
-            let mut flow = Flow::new(&scopes, f, &sm, lambda);
-            let mut pending: HashMap<String, (NodeId, Origin)> = HashMap::new();
-            let mut found: Vec<(NodeId, Origin, Option<String>)> = Vec::new();
-            flow.run(&mut |flow, n| match m.kind(n) {
-                Kind::Assign {
-                    targets, value, op, ..
-                } => {
-                    let mut vals = value.map(|v| flow.eval(v)).unwrap_or_default();
-                    for t in targets {
-                        if op.is_some() {
-                            vals.extend(flow.eval(*t));
-                        }
-                        assign(flow, n, *t, &vals, &mut pending, &mut found);
+        let found = cx.race().read_modify_write.clone();
+        for f in found {
+            cx.report(f);
+        }
+    }
+}
+
+/// This rule's part of the race rules' shared walk (see [`super::walk`]).
+#[derive(Default)]
+pub(super) struct Walk {
+    out: Vec<Finding>,
+    /// Whether the function being walked uses an optimistic-locking write.
+    optimistic: bool,
+    pending: HashMap<String, (NodeId, Origin)>,
+    found: Found,
+}
+
+impl Walk {
+    /// Before the walk of function `f`.
+    pub(super) fn enter(&mut self, m: &Module, sm: &StateModels<'_>, f: FuncId) {
+        self.optimistic = crate::utils::function_nodes(m, f, false)
+            .into_iter()
+            .any(|n| !sm.roles(m, n, StateRole::Optimistic).is_empty());
+        self.pending.clear();
+        self.found.clear();
+    }
+
+    /// At each node of the walk, in evaluation order.
+    pub(super) fn node(&mut self, flow: &Flow<'_>, sm: &StateModels<'_>, n: NodeId) {
+        match flow.m.kind(n) {
+            Kind::Assign {
+                targets, value, op, ..
+            } => {
+                let mut vals = value.map(|v| flow.eval(v)).unwrap_or_default();
+                for t in targets {
+                    if op.is_some() {
+                        vals.extend(flow.eval(*t));
                     }
+                    assign(flow, n, *t, &vals, &mut self.pending, &mut self.found);
                 }
-                Kind::Call { .. } => {
-                    call(flow, &sm, n, optimistic, &mut pending, &mut found);
-                }
-                _ => {}
-            });
-            for (at, o, fix) in found {
-                let line = cx.lines.line(m.node(o.read).span.start);
-                let fix = fix.unwrap_or_else(|| default_fix(&o).to_string());
-                out.push(
-                    Finding::new(
-                        &Self::META,
-                        m.node(at).span,
-                        format!(
-                            "{} is read at line {line} and written back here; use {fix}",
-                            describe(&o)
-                        ),
-                    )
-                    .with_related(m.node(o.read).span, "read here"),
+            }
+            Kind::Call { .. } => {
+                call(
+                    flow,
+                    sm,
+                    n,
+                    self.optimistic,
+                    &mut self.pending,
+                    &mut self.found,
                 );
             }
+            _ => {}
         }
+    }
+
+    /// After the walk of a function: its findings.
+    pub(super) fn leave(&mut self, cx: &Context<'_>) {
+        let m = cx.module;
+        for (at, o, fix) in self.found.drain(..) {
+            let line = cx.lines.line(m.node(o.read).span.start);
+            let fix = fix.unwrap_or_else(|| default_fix(&o).to_string());
+            self.out.push(
+                Finding::new(
+                    &ReadModifyWrite::META,
+                    m.node(at).span,
+                    format!(
+                        "{} is read at line {line} and written back here; use {fix}",
+                        describe(&o)
+                    ),
+                )
+                .with_related(m.node(o.read).span, "read here"),
+            );
+        }
+    }
+
+    /// The findings of every function, one per span.
+    pub(super) fn finish(self) -> Vec<Finding> {
         let mut seen = HashSet::default();
-        for f in out {
-            if seen.insert(f.span) {
-                cx.report(f);
-            }
-        }
+        self.out
+            .into_iter()
+            .filter(|f| seen.insert(f.span))
+            .collect()
     }
 }
 
