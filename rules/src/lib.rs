@@ -91,9 +91,7 @@ impl<'a> Context<'a> {
 
     /// Whether the rule with this id runs on this file.
     pub fn runs(&self, id: &str) -> bool {
-        self.running
-            .as_ref()
-            .is_none_or(|ids| ids.contains(&id))
+        self.running.as_ref().is_none_or(|ids| ids.contains(&id))
     }
 
     /// The API models rules consult.

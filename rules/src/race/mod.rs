@@ -40,7 +40,7 @@ pub(crate) fn walk(cx: &Context<'_>) -> Walked {
             continue;
         }
         if let Some(r) = &mut rmw {
-            r.enter(m, &sm, f);
+            r.enter(f);
         }
         if let Some(c) = &mut cta {
             c.enter();

@@ -125,17 +125,18 @@ impl Rule for ReadModifyWrite {
 pub(super) struct Walk {
     out: Vec<Finding>,
     /// Whether the function being walked uses an optimistic-locking write.
-    optimistic: bool,
+    optimistic: Optimistic,
     pending: HashMap<String, (NodeId, Origin)>,
     found: Found,
 }
 
 impl Walk {
     /// Before the walk of function `f`.
-    pub(super) fn enter(&mut self, m: &Module, sm: &StateModels<'_>, f: FuncId) {
-        self.optimistic = crate::utils::function_nodes(m, f, false)
-            .into_iter()
-            .any(|n| !sm.roles(m, n, StateRole::Optimistic).is_empty());
+    pub(super) fn enter(&mut self, f: FuncId) {
+        self.optimistic = Optimistic {
+            func: f,
+            known: None,
+        };
         self.pending.clear();
         self.found.clear();
     }
@@ -159,7 +160,7 @@ impl Walk {
                     flow,
                     sm,
                     n,
-                    self.optimistic,
+                    &mut self.optimistic,
                     &mut self.pending,
                     &mut self.found,
                 );
@@ -211,6 +212,33 @@ fn default_fix(o: &Origin) -> &'static str {
 }
 
 type Found = Vec<(NodeId, Origin, Option<String>)>;
+
+/// Whether a function uses an optimistic-locking write, worked out when a
+/// write first needs it.
+struct Optimistic {
+    func: FuncId,
+    known: Option<bool>,
+}
+
+impl Default for Optimistic {
+    fn default() -> Self {
+        Optimistic {
+            func: FuncId(0),
+            known: None,
+        }
+    }
+}
+
+impl Optimistic {
+    fn get(&mut self, m: &Module, sm: &StateModels<'_>) -> bool {
+        let func = self.func;
+        *self.known.get_or_insert_with(|| {
+            crate::utils::function_nodes(m, func, false)
+                .into_iter()
+                .any(|n| !sm.roles(m, n, StateRole::Optimistic).is_empty())
+        })
+    }
+}
 
 /// `row.field = f(row.field)`, `self.x = f(self.x)` across an `await`,
 /// `*m.lock().unwrap() = f(..)`.
@@ -324,7 +352,7 @@ fn call(
     flow: &Flow<'_>,
     sm: &StateModels<'_>,
     n: NodeId,
-    optimistic: bool,
+    optimistic: &mut Optimistic,
     pending: &mut HashMap<String, (NodeId, Origin)>,
     found: &mut Found,
 ) {
@@ -381,7 +409,7 @@ fn call(
                     })
                 }
             }
-            StateKind::Key if !optimistic => {
+            StateKind::Key if !optimistic.get(m, sm) => {
                 let key = key_text(flow, n, st);
                 let recv = receiver_text(flow, n);
                 vals.into_iter().find(|o| {
