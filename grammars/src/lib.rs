@@ -179,9 +179,29 @@ pub fn parse(lang: Lang, src: &str) -> Result<tree_sitter::Tree, GrammarError> {
     })
 }
 
+/// What lowering may leave out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LowerOptions {
+    /// Lower code that only builds for tests (Rust `#[cfg(test)]` modules
+    /// and `#[test]` function bodies). Without it they are left out: no
+    /// rule that runs reports there, and code outside them cannot use them.
+    pub test_code: bool,
+}
+
+impl Default for LowerOptions {
+    fn default() -> Self {
+        LowerOptions { test_code: true }
+    }
+}
+
 /// Parses and lowers `src` to the IR. Syntax errors are recovered from and
 /// recorded in the module.
 pub fn lower(lang: Lang, src: &str) -> Result<Module, GrammarError> {
+    lower_with(lang, src, LowerOptions::default())
+}
+
+/// [`lower`], leaving out what `options` allow.
+pub fn lower_with(lang: Lang, src: &str, options: LowerOptions) -> Result<Module, GrammarError> {
     let tree = parse(lang, src)?;
     let mut module = match lang {
         #[cfg(feature = "python")]
@@ -189,7 +209,7 @@ pub fn lower(lang: Lang, src: &str) -> Result<Module, GrammarError> {
         #[cfg(feature = "typescript")]
         Lang::TypeScript | Lang::Tsx | Lang::JavaScript => typescript::lower(&tree, src, lang.ir()),
         #[cfg(feature = "rust")]
-        Lang::Rust => rust::lower(&tree, src),
+        Lang::Rust => rust::lower_with(&tree, src, options.test_code),
         #[allow(unreachable_patterns)]
         _ => return Err(GrammarError::Disabled(lang.name())),
     };

@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use faultline_grammars::{GrammarError, Lang};
+use faultline_grammars::{GrammarError, Lang, LowerOptions};
 use faultline_ir::{Comment, FuncId, FuncKind, LineIndex, Module, Span};
 use faultline_rules::models::Models;
 use faultline_rules::{Context, Finding, Rule};
@@ -67,7 +67,17 @@ pub fn analyze_source_with(
     is_test_file: bool,
     models: &Models,
 ) -> FileResult {
-    let mut module = match faultline_grammars::lower(lang, source) {
+    let running: Vec<&dyn Rule> = rules
+        .iter()
+        .copied()
+        .filter(|r| r.meta().applies_to(lang.ir()))
+        .collect();
+    // Code that builds only for tests is left out when no running rule
+    // reports there.
+    let options = LowerOptions {
+        test_code: running.iter().any(|r| r.reports_in_test_files()),
+    };
+    let mut module = match faultline_grammars::lower_with(lang, source, options) {
         Ok(module) => module,
         Err(e) => {
             return FileResult {
@@ -78,11 +88,6 @@ pub fn analyze_source_with(
     };
     faultline_rules::prepare(&mut module, models);
     let lines = LineIndex::new(source);
-    let running: Vec<&dyn Rule> = rules
-        .iter()
-        .copied()
-        .filter(|r| r.meta().applies_to(module.language))
-        .collect();
     let mut cx = Context::new(&module, source, path, &lines, is_test_file)
         .with_models(models)
         .with_running(running.iter().map(|r| r.meta().id).collect());

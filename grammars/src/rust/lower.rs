@@ -54,9 +54,10 @@ const WRAPPING_CONSTRUCTORS: &[&str] = &["Arc", "Rc", "Box"];
 const CALLBACK_METHODS: &[&str] = &["map", "and_then", "then", "inspect", "map_ok"];
 
 /// Lowers a parsed Rust file.
-pub(super) fn lower(tree: &Tree, src: &str) -> Module {
+pub(super) fn lower(tree: &Tree, src: &str, test_code: bool) -> Module {
     let root = tree.root_node();
     let mut l = Lowerer::new(root, src);
+    l.skip_tests = !test_code;
     l.collect_comments(root);
     l.index_attrs(root);
     l.m.syntax_errors = crate::util::error_spans(root);
@@ -173,6 +174,8 @@ pub(super) struct Lowerer<'t> {
     returns: HashMap<FuncId, Path>,
     /// The outer attributes of main-tree items that have some, by node id.
     attrs: HashMap<usize, Vec<String>>,
+    /// Leave out `#[cfg(test)]` modules and test function bodies.
+    skip_tests: bool,
 }
 
 impl<'t> Lowerer<'t> {
@@ -202,6 +205,7 @@ impl<'t> Lowerer<'t> {
             name_hint: None,
             returns: HashMap::new(),
             attrs: HashMap::new(),
+            skip_tests: false,
         }
     }
 
@@ -797,6 +801,9 @@ impl<'t> Lowerer<'t> {
             if let Some(f) = self.m.functions.get_mut(0) {
                 f.is_test = true;
             }
+            if self.skip_tests {
+                return Vec::new();
+            }
         }
         self.push_frame(FrameKind::Item);
         self.enter_items(root);
@@ -1290,6 +1297,14 @@ impl<'t> Lowerer<'t> {
             is_test,
             is_handler: false,
         });
+        if is_test && self.skip_tests {
+            let sp = self.span(n);
+            let body = self.add(Kind::Block(Vec::new()), sp);
+            if let Some(f) = self.m.functions.get_mut(fid.0 as usize) {
+                f.body = body;
+            }
+            return (self.add(Kind::FuncDef(fid), sp), None);
+        }
         let mut tps = (*self.ctx.type_params).clone();
         tps.extend(self.type_param_names(n));
         let saved = self.ctx.clone();
@@ -1537,8 +1552,12 @@ impl<'t> Lowerer<'t> {
     fn lower_mod(&mut self, n: Node<'_>) -> Option<NodeId> {
         let body = self.field(n, self.k.f_body)?;
         let attrs = self.outer_attrs(n);
+        let test = attrs.iter().any(|a| is_cfg_test(a));
+        if test && self.skip_tests {
+            return None;
+        }
         let saved = self.ctx.clone();
-        self.ctx.in_test = self.ctx.in_test || attrs.iter().any(|a| is_cfg_test(a));
+        self.ctx.in_test = self.ctx.in_test || test;
         self.ctx.imp = None;
         self.push_frame(FrameKind::Item);
         self.enter_items(body);

@@ -19,7 +19,13 @@ mod tests;
 /// Lowers a parsed Rust file. Never panics; syntax errors are recorded and
 /// the rest of the file is lowered.
 pub fn lower(tree: &tree_sitter::Tree, src: &str) -> Module {
-    lower::lower(tree, src)
+    lower::lower(tree, src, true)
+}
+
+/// [`lower`]; without `test_code`, `#[cfg(test)]` modules and the bodies of
+/// test functions are left out.
+pub fn lower_with(tree: &tree_sitter::Tree, src: &str, test_code: bool) -> Module {
+    lower::lower(tree, src, test_code)
 }
 
 macro_rules! kinds {

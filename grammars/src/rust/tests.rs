@@ -374,6 +374,54 @@ impl Api { fn t(&self) {} }
 }
 
 #[test]
+fn test_code_can_be_left_out() {
+    let src = r#"
+use reqwest::Client;
+fn fetch(c: &Client) { c.get("https://a").send(); }
+#[test]
+fn unit() { let c = Client::new(); c.get("https://b").send(); }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    fn setup() { assert_eq!(Client::new().get("https://c").send().is_ok(), true); }
+}
+"#;
+    let calls = |m: &Module| {
+        m.nodes
+            .iter()
+            .filter(|n| matches!(n.kind, Kind::Call { .. }))
+            .filter_map(|n| src.get(n.span.start as usize..n.span.end as usize))
+            .filter(|t| t.ends_with(".send()"))
+            .count()
+    };
+    let whole = module(src);
+    let without =
+        crate::lower_with(Lang::Rust, src, crate::LowerOptions { test_code: false }).unwrap();
+    assert_eq!(calls(&whole), 3);
+    assert_eq!(calls(&without), 1);
+    // The test function is still there, marked, with an empty body.
+    let unit = without.functions.iter().find(|f| f.name == "unit").unwrap();
+    assert!(unit.is_test);
+    assert_eq!(without.sexp(unit.body), "(block)");
+    assert!(!without.functions.iter().any(|f| f.name == "setup"));
+    // Outside test code, nothing changes.
+    let fetch = |m: &Module| {
+        let f = m.functions.iter().find(|f| f.name == "fetch").unwrap();
+        m.sexp(f.body)
+    };
+    assert_eq!(fetch(&whole), fetch(&without));
+    let only_tests = "#![cfg(test)]\nfn a() { b().c(); }";
+    let m = crate::lower_with(
+        Lang::Rust,
+        only_tests,
+        crate::LowerOptions { test_code: false },
+    )
+    .unwrap();
+    assert!(m.functions.iter().all(|f| f.is_test));
+    assert_eq!(m.functions.len(), 1);
+}
+
+#[test]
 fn comments_are_collected_without_markers() {
     let m = module(
         "// line\n/// doc\n//! inner\n/* block */\n/** doc block */\nfn f() { g(/* arg */ 1); }\n\
