@@ -46,7 +46,8 @@ pub struct Context<'a> {
     models: &'a models::Models,
     findings: Vec<Finding>,
     uses: std::cell::OnceCell<utils::Uses>,
-    race: std::cell::OnceCell<race::Walked>,
+    /// The race rules' shared walk, once one of them has run.
+    race: Option<race::Walked>,
     /// The ids of the rules that run on this file; `None`: all of them.
     running: Option<Vec<&'static str>>,
 }
@@ -69,7 +70,7 @@ impl<'a> Context<'a> {
             models: models::builtin(),
             findings: Vec::new(),
             uses: std::cell::OnceCell::new(),
-            race: std::cell::OnceCell::new(),
+            race: None,
             running: None,
         }
     }
@@ -105,9 +106,16 @@ impl<'a> Context<'a> {
         self.uses.get_or_init(|| utils::Uses::new(self.module))
     }
 
-    /// The findings of the race rules, from one walk shared by both.
-    pub(crate) fn race(&self) -> &race::Walked {
-        self.race.get_or_init(|| race::walk(self))
+    /// Reports one race rule's findings (`pick` chooses them) from the walk
+    /// both race rules share, done by whichever of them runs first.
+    pub(crate) fn report_race(&mut self, pick: fn(&mut race::Walked) -> &mut Vec<Finding>) {
+        if self.race.is_none() {
+            self.race = Some(race::walk(self));
+        }
+        let found = self.race.as_mut().map(|w| std::mem::take(pick(w)));
+        for f in found.unwrap_or_default() {
+            self.report(f);
+        }
     }
 
     /// Records a finding. Spans are cut to their first line: a finding

@@ -154,6 +154,8 @@ struct Resolver<'a> {
     /// The class whose body is being walked directly.
     class_body: Option<String>,
     depth: u32,
+    /// Children waiting to be visited, for every level of the walk.
+    kids: Vec<NodeId>,
 }
 
 impl<'a> Resolver<'a> {
@@ -199,6 +201,7 @@ impl<'a> Resolver<'a> {
             pending: Vec::new(),
             class_body: None,
             depth: 0,
+            kids: Vec::new(),
         }
     }
 
@@ -366,6 +369,18 @@ impl<'a> Resolver<'a> {
         p
     }
 
+    /// Visits the children of `id` in order. Their ids wait on one stack
+    /// shared by the whole walk, so a step allocates nothing.
+    fn visit_children(&mut self, id: NodeId, env: &mut Env<'_>) {
+        let start = self.kids.len();
+        self.m.children_into(id, &mut self.kids);
+        for i in start..self.kids.len() {
+            let Some(&c) = self.kids.get(i) else { break };
+            self.visit(c, env);
+        }
+        self.kids.truncate(start);
+    }
+
     fn visit_all(&mut self, ids: &[NodeId], env: &mut Env<'_>) {
         for id in ids {
             self.visit(*id, env);
@@ -450,9 +465,7 @@ impl<'a> Resolver<'a> {
                 t.or(e)
             }
             _ => {
-                for c in self.m.children(id) {
-                    self.visit(c, env);
-                }
+                self.visit_children(id, env);
                 None
             }
         }
@@ -619,9 +632,7 @@ impl<'a> Resolver<'a> {
             for t in targets {
                 self.bind(*t, None, &mut inner);
             }
-            for c in self.m.children(id) {
-                self.visit(c, &mut inner);
-            }
+            self.visit_children(id, &mut inner);
         } else if let Some(names) = side.globals.get(&id) {
             self.global_names.extend(names.iter().cloned());
         } else if let Some(value) = side.yields.get(&id) {
@@ -630,9 +641,7 @@ impl<'a> Resolver<'a> {
                 self.ret = p;
             }
         } else {
-            for c in self.m.children(id) {
-                self.visit(c, env);
-            }
+            self.visit_children(id, env);
         }
     }
 

@@ -97,10 +97,7 @@ impl Rule for CheckThenAct {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        let found = cx.race().check_then_act.clone();
-        for f in found {
-            cx.report(f);
-        }
+        cx.report_race(|w| &mut w.check_then_act);
     }
 }
 

@@ -113,10 +113,7 @@ impl Rule for ReadModifyWrite {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        let found = cx.race().read_modify_write.clone();
-        for f in found {
-            cx.report(f);
-        }
+        cx.report_race(|w| &mut w.read_modify_write);
     }
 }
 
