@@ -15,6 +15,7 @@ pub mod cache;
 pub mod discover;
 pub mod prefilter;
 mod progress;
+mod prose;
 pub mod select;
 pub mod shard;
 

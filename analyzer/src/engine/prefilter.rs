@@ -13,7 +13,9 @@
 //! A needle made only of identifier characters must stand as a whole word
 //! (every resolved path segment is a whole identifier or module name in the
 //! source); any other needle, or one written with a leading `*`, may appear
-//! anywhere.
+//! anywhere. A needle counts only in code: one found in a comment that
+//! starts a line, or in a Python docstring, names nothing a rule can match
+//! (see [`prose`](super::prose)).
 
 use std::collections::HashMap;
 
@@ -21,6 +23,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use faultline_ir::Language;
 use faultline_rules::Rule;
 use faultline_rules::models::Models;
+
+use super::prose;
 
 /// Written in every suppression comment.
 const SUPPRESSION_NEEDLE: &str = "*faultline";
@@ -41,6 +45,7 @@ pub struct Prefilter {
 
 #[derive(Debug)]
 struct LangFilter {
+    lang: Language,
     /// The automaton over every needle of the language; `None` if it could
     /// not be built, and then every rule runs.
     automaton: Option<AhoCorasick>,
@@ -149,10 +154,22 @@ impl Prefilter {
 }
 
 impl LangFilter {
-    /// Per needle: whether `text` contains it.
+    /// Per needle: whether `text` contains it in code. A needle found only
+    /// in prose (comments, docstrings) names nothing the rules can see; the
+    /// suppression needle counts anywhere.
     fn present(&self, text: &[u8]) -> Vec<bool> {
         let mut present = vec![false; self.needles.len()];
-        for id in self.found(text) {
+        let mut prose = None;
+        for (id, start) in self.found(text) {
+            if present.get(id).is_none_or(|p| *p) {
+                continue;
+            }
+            if id != self.suppression {
+                let prose = prose.get_or_insert_with(|| prose::prose(self.lang, text));
+                if prose::contains(prose, start) {
+                    continue;
+                }
+            }
             if let Some(p) = present.get_mut(id) {
                 *p = true;
             }
@@ -160,9 +177,10 @@ impl LangFilter {
         present
     }
 
-    /// The needles found in `text`, in order of their end, repeated when
-    /// found again; word needles only where they stand as a whole word.
-    fn found<'a>(&'a self, text: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    /// The needles found in `text` and where they start, in order of their
+    /// end, repeated when found again; word needles only where they stand
+    /// as a whole word.
+    fn found<'a>(&'a self, text: &'a [u8]) -> impl Iterator<Item = (usize, usize)> + 'a {
         self.automaton
             .iter()
             .flat_map(move |ac| ac.find_overlapping_iter(text))
@@ -174,7 +192,7 @@ impl LangFilter {
                     .unwrap_or(false);
                 !word || is_word(text, m.start(), m.end())
             })
-            .map(|m| m.pattern().as_usize())
+            .map(|m| (m.pattern().as_usize(), m.start()))
     }
 }
 
@@ -222,6 +240,7 @@ impl LangFilter {
             .build(&table.needles)
             .ok();
         LangFilter {
+            lang,
             automaton,
             applicable,
             needles: table.needles,
