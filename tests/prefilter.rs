@@ -168,3 +168,66 @@ fn a_projects_own_request_context_widens_the_prefilter() {
         on.findings
     );
 }
+
+/// Splits a fixture into its preamble (everything before the first blank
+/// line that is followed by a top-level line) and its top-level pieces: a
+/// piece starts at a line in column 0 after a blank line.
+fn pieces(text: &str) -> (String, Vec<String>) {
+    let mut preamble = String::new();
+    let mut pieces: Vec<String> = Vec::new();
+    let mut blank = false;
+    for line in text.lines() {
+        let top = line.starts_with(|c: char| !c.is_whitespace() && !")]}".contains(c));
+        if blank && top {
+            pieces.push(String::new());
+        }
+        let into = pieces.last_mut().unwrap_or(&mut preamble);
+        into.push_str(line);
+        into.push('\n');
+        blank = line.trim().is_empty();
+    }
+    (preamble, pieces)
+}
+
+/// A file's needles are judged as a whole, so a fixture that mixes many
+/// cases can hide a needle a single case lacks. Every top-level piece of
+/// every fixture, alone with the fixture's preamble (its imports and
+/// module-level setup), must give the same findings with and without the
+/// prefilter.
+#[test]
+fn every_fixture_piece_alone_gives_the_same_findings_with_and_without_the_prefilter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut written = 0;
+    let mut stack = vec![repo("tests/fixtures")];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+                continue;
+            };
+            if !["py", "js", "ts", "tsx", "rs"].contains(&ext) {
+                continue;
+            }
+            let (preamble, parts) = pieces(&fs::read_to_string(&path).unwrap());
+            let rel = path.strip_prefix(repo("tests/fixtures")).unwrap();
+            let out = tmp.path().join(rel.with_extension(""));
+            fs::create_dir_all(&out).unwrap();
+            for (i, part) in parts.iter().enumerate() {
+                fs::write(
+                    out.join(format!("piece{i}.{ext}")),
+                    format!("{preamble}{part}"),
+                )
+                .unwrap();
+                written += 1;
+            }
+        }
+    }
+    assert!(written > 500, "{written} pieces");
+    let (off, _) = assert_same_findings(&[tmp.path().to_path_buf()]);
+    // Most pieces keep what they report when cut out of their fixture.
+    assert!(off.findings.len() > 300, "{}", off.findings.len());
+}

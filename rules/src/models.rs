@@ -1324,6 +1324,24 @@ impl Models {
         Some(out.normalized())
     }
 
+    /// Every `[[state]]` pattern of a language with its role and kind, and
+    /// the names a file must mention for it to match (as in [`anchors`]);
+    /// `None` names when the pattern could match in any file.
+    ///
+    /// [`anchors`]: Models::anchors
+    pub fn state_anchors(
+        &self,
+        lang: Language,
+    ) -> Vec<(StateRole, StateKind, Option<crate::prefilter::Clause>)> {
+        let Some(lm) = self.lang(lang) else {
+            return Vec::new();
+        };
+        lm.state
+            .iter()
+            .flat_map(|(st, ps)| ps.iter().map(|p| (st.role, st.kind, p.anchor_groups())))
+            .collect()
+    }
+
     /// Every pattern text of every call model, for the prefilter and tests.
     pub fn pattern_count(&self) -> usize {
         self.langs

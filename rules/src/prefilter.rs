@@ -27,6 +27,9 @@ use faultline_ir::Language;
 
 use crate::models::{Models, Table};
 
+/// Groups of which every one must have one of its strings in the file.
+pub type Clause = Vec<Vec<String>>;
+
 /// What a file must contain for a rule to report in it: one of the
 /// clauses must hold, and a clause holds when every one of its groups has
 /// one of its strings in the file.

@@ -400,4 +400,46 @@ mod tests {
         );
         assert!(suppressed.rules.is_empty() && suppressed.parse);
     }
+
+    #[test]
+    fn race_rules_need_a_read_and_an_action_on_the_same_state() {
+        let rules = faultline_rules::all_rules();
+        let p = Prefilter::new(rules, faultline_rules::models::builtin());
+        let runs = |lang, text: &str, id: &str| {
+            p.select(lang, text.as_bytes(), false)
+                .rules
+                .iter()
+                .any(|&i| rules[i].meta().id == id)
+        };
+        let cta = "race/check-then-act";
+        let rmw = "race/read-modify-write";
+        // A create with nothing checked first.
+        let only_create =
+            "export function add(db, row) {\n  return db.user.create({ data: row });\n}\n";
+        assert!(!runs(Language::TypeScript, only_create, cta));
+        let checked =
+            "const u = db.user.findUnique({ where });\nif (!u) db.user.create({ data });\n";
+        assert!(runs(Language::TypeScript, checked, cta));
+        // Embedded SQL: a SELECT, then an INSERT or an UPDATE.
+        let sql = "cur.execute(\"SELECT id FROM users WHERE email = %s\", (e,))\nif cur.fetchone() is None:\n    cur.execute(\"INSERT INTO users (email) VALUES (%s)\", (e,))\n";
+        assert!(runs(Language::Python, sql, cta));
+        assert!(!runs(Language::Python, sql, rmw));
+        assert!(runs(
+            Language::Python,
+            &sql.replace("INSERT INTO", "UPDATE"),
+            rmw
+        ));
+        // A transaction alone reads and writes nothing.
+        let scope = "with transaction.atomic():\n    session.commit()\n";
+        assert!(!runs(Language::Python, scope, rmw));
+        assert!(!runs(Language::Python, scope, cta));
+        // An atomic that is only loaded.
+        let load = "static N: AtomicUsize = AtomicUsize::new(0);\nfn n() -> usize { N.load(Ordering::SeqCst) }\n";
+        assert!(!runs(Language::Rust, load, rmw));
+        assert!(runs(
+            Language::Rust,
+            &format!("{load}fn z() {{ N.store(0, Ordering::SeqCst) }}\n"),
+            rmw
+        ));
+    }
 }

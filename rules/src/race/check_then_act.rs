@@ -1,9 +1,8 @@
 use faultline_ir::{Kind, Module, NodeId, Span};
 use foldhash::HashSet;
 
-use crate::models::{Models, Table};
+use crate::models::Models;
 use crate::models::{StateKind, StateRole};
-use crate::prefilter::from_tables;
 use crate::race::helpers::{
     StateModels, acts, conflict_caught, entity, is_cache_aside, is_safe, key_text, lock_call,
     path_text, receiver_text,
@@ -87,7 +86,7 @@ struct Active {
 
 impl Rule for CheckThenAct {
     fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
-        from_tables(models, lang, &[Table::State], &[])
+        super::needles(Self::META.id, lang, models)
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

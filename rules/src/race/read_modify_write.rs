@@ -1,9 +1,8 @@
 use faultline_ir::{BinOp, FuncId, Kind, Module, NodeId, UnOp};
 use foldhash::{HashMap, HashSet};
 
-use crate::models::{Models, Table};
+use crate::models::Models;
 use crate::models::{StateKind, StateRole};
-use crate::prefilter::from_tables;
 use crate::race::helpers::{
     StateModels, describe, entity, is_key_field, key_text, lock_call, receiver_text, value_nodes,
     version_checked,
@@ -96,14 +95,7 @@ const GLOBAL_FIX: &str =
 
 impl Rule for ReadModifyWrite {
     fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
-        // Module and instance state count only when an `await` separates
-        // the read from the write; Rust has neither (see `Flow`).
-        let awaits: &[&str] = if lang == Language::Rust {
-            &[]
-        } else {
-            &["await"]
-        };
-        from_tables(models, lang, &[Table::State], awaits)
+        super::needles(Self::META.id, lang, models)
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

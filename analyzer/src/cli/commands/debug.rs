@@ -43,7 +43,8 @@ pub enum DebugCommand {
         jobs: Option<NonZeroUsize>,
     },
     /// Show what the content prefilter admits: per rule, how many files its
-    /// needles let through, and the clauses that let the most through.
+    /// needles let through, the clauses that let the most through, and
+    /// those that alone let files through (what tightening them would save).
     Prefilter {
         /// Files and directories to look at.
         #[arg(value_name = "PATH", default_value = ".")]
@@ -127,6 +128,9 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
     let mut files = 0usize;
     let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
     let mut per_clause: BTreeMap<(&str, &str, String), usize> = BTreeMap::new();
+    // Files and bytes that one clause alone admits: what tightening that
+    // rule's needles could save.
+    let mut alone: BTreeMap<(&str, &str, String), (usize, usize)> = BTreeMap::new();
     let mut parsed = 0usize;
     let (mut bytes_all, mut bytes_parsed) = (0usize, 0usize);
     for path in paths {
@@ -150,12 +154,21 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
                     *per_rule.entry(r.meta().id).or_default() += 1;
                 }
             }
-            let reasons = prefilter.reasons(lang.ir(), &bytes);
-            for (i, clause) in reasons.into_iter().filter(|(i, _)| sel.rules.contains(i)) {
+            let reasons: Vec<_> = prefilter
+                .reasons(lang.ir(), &bytes)
+                .into_iter()
+                .filter(|(i, _)| sel.rules.contains(i))
+                .collect();
+            let only = reasons.len() == 1;
+            for (i, clause) in reasons {
                 if let Some(r) = rules.get(i) {
-                    *per_clause
-                        .entry((r.meta().id, lang.ir().model_name(), clause))
-                        .or_default() += 1;
+                    let key = (r.meta().id, lang.ir().model_name(), clause);
+                    if only {
+                        let e = alone.entry(key.clone()).or_default();
+                        e.0 += 1;
+                        e.1 += bytes.len();
+                    }
+                    *per_clause.entry(key).or_default() += 1;
                 }
             }
         }
@@ -172,6 +185,13 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
     writeln!(out, "needles that let the most files through, per rule:")?;
     for ((rule, lang, clause), n) in clauses.iter().take(60) {
         writeln!(out, "  {n:>7}  {rule:<32} {lang:<10} {clause}")?;
+    }
+    let mut alone: Vec<_> = alone.into_iter().collect();
+    alone.sort_by_key(|c| std::cmp::Reverse(c.1.1));
+    writeln!(out, "needles that alone let files through (files, KB):")?;
+    for ((rule, lang, clause), (n, b)) in alone.iter().take(30) {
+        let kb = b / 1024;
+        writeln!(out, "  {n:>7} {kb:>7}  {rule:<32} {lang:<10} {clause}")?;
     }
     Ok(ExitStatus::Success)
 }
