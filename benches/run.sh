@@ -15,9 +15,11 @@
 #   ast-grep     ast-grep on benches/peer-rules/astgrep/            (if found)
 #   scan -j K    thread scaling, K = 1..nproc
 #
-# and prints wall, CPU (user+sys), MB/s, files/s and peak RSS, the ratios
-# the performance goals are stated in, and whether the scan reports the same
-# findings with and without the prefilter.
+# Runs that are compared with each other take turns (one of each per
+# round), so that a slow spell of a shared machine weighs on both sides of
+# a ratio alike. Prints wall, CPU (user+sys), MB/s, files/s and peak RSS,
+# the ratios the performance goals are stated in, and whether the scan
+# reports the same findings with and without the prefilter.
 #
 # Environment:
 #   RUNS=3                 runs per measurement (the median is shown)
@@ -56,36 +58,50 @@ fi
 read -r files bytes < <("$FAULTLINE" scan "$corpus" --no-cache --no-progress -f json --fail-on never \
   | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]; print(s["files_scanned"], s["bytes_scanned"])')
 
-# measure NAME CMD... : runs CMD $runs times; records the median wall time
-# and its CPU and peak RSS in $tmp/NAME.
-measure() {
+# once NAME CMD... : runs CMD once and appends its wall time, CPU and peak
+# RSS to $tmp/NAME.runs.
+once() {
   local name=$1; shift
-  : > "$tmp/$name.runs"
-  for _ in $(seq "$runs"); do
-    [[ -n "${BEFORE_EACH:-}" ]] && eval "$BEFORE_EACH"
-    /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/stderr" || {
-      if [[ $? -ne 1 ]]; then echo "$name failed:" >&2; cat "$tmp/stderr" >&2; return 0; fi
-    }
-    tail -n1 "$tmp/time" >> "$tmp/$name.runs"
-  done
-  sort -n "$tmp/$name.runs" | sed -n "$(( (runs + 1) / 2 ))p" > "$tmp/$name"
+  /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/stderr" || {
+    if [[ $? -ne 1 ]]; then echo "$name failed:" >&2; cat "$tmp/stderr" >&2; return 0; fi
+  }
+  tail -n1 "$tmp/time" >> "$tmp/$name.runs"
 }
 
+# median NAME : records the run of median wall time in $tmp/NAME.
+median() {
+  [[ -s "$tmp/$1.runs" ]] || return 0
+  sort -n "$tmp/$1.runs" | sed -n "$(( (runs + 1) / 2 ))p" > "$tmp/$1"
+}
+
+# Measurements that are compared with each other run in turns, one run of
+# each per round, so that a slow spell of a shared machine weighs on both
+# sides of a ratio alike.
+scan=("$FAULTLINE" scan "$corpus" --no-progress -f json -o /dev/null --fail-on never)
 cache=$tmp/cache
-measure parse-only "$FAULTLINE" debug parse "$corpus" -j "$jobs"
-measure scan "$FAULTLINE" scan "$corpus" --no-cache --no-progress -f json -o /dev/null --fail-on never -j "$jobs"
-BEFORE_EACH='rm -rf "$cache"' measure scan-cold "$FAULTLINE" scan "$corpus" --cache-dir "$cache" --no-progress -f json -o /dev/null --fail-on never -j "$jobs"
-"$FAULTLINE" scan "$corpus" --cache-dir "$cache" --no-progress -f json -o /dev/null --fail-on never >/dev/null || true
-measure scan-warm "$FAULTLINE" scan "$corpus" --cache-dir "$cache" --no-progress -f json -o /dev/null --fail-on never -j "$jobs"
+for _ in $(seq "$runs"); do
+  once parse-only "$FAULTLINE" debug parse "$corpus" -j "$jobs"
+  once scan "${scan[@]}" --no-cache -j "$jobs"
+  rm -rf "$cache"
+  once scan-cold "${scan[@]}" --cache-dir "$cache" -j "$jobs"
+  once scan-warm "${scan[@]}" --cache-dir "$cache" -j "$jobs"
+  if command -v ast-grep >/dev/null; then
+    once ast-grep ast-grep scan -c "$here/peer-rules/astgrep/sgconfig.yml" -j "$jobs" --json=compact "$corpus"
+  fi
+done
+for _ in $(seq "$runs"); do
+  for k in $(seq 1 "$jobs"); do
+    once "scan-j$k" "${scan[@]}" --no-cache -j "$k"
+  done
+done
 if command -v semgrep >/dev/null; then
-  measure semgrep semgrep scan --metrics=off --disable-version-check --jobs "$jobs" \
-    --config "$here/peer-rules/semgrep-rules.yml" --json -o /dev/null "$corpus"
+  for _ in $(seq "$runs"); do
+    once semgrep semgrep scan --metrics=off --disable-version-check --jobs "$jobs" \
+      --config "$here/peer-rules/semgrep-rules.yml" --json -o /dev/null "$corpus"
+  done
 fi
-if command -v ast-grep >/dev/null; then
-  measure ast-grep ast-grep scan -c "$here/peer-rules/astgrep/sgconfig.yml" -j "$jobs" --json=compact "$corpus"
-fi
-for k in $(seq 1 "$jobs"); do
-  measure "scan-j$k" "$FAULTLINE" scan "$corpus" --no-cache --no-progress -f json -o /dev/null --fail-on never -j "$k"
+for name in parse-only scan scan-cold scan-warm semgrep ast-grep $(seq -f 'scan-j%g' 1 "$jobs"); do
+  median "$name"
 done
 
 # Same findings with and without the prefilter.
