@@ -18,6 +18,7 @@
 //! (see [`prose`](super::prose)).
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use faultline_ir::Language;
@@ -102,15 +103,26 @@ impl Prefilter {
                 parse: true,
             };
         }
-        let present = lf.present(text);
-        let mut rules: Vec<usize> = lf.always.iter().copied().filter(runs).collect();
-        rules.extend(
-            lf.filtered
-                .iter()
-                .filter(|(i, clauses)| runs(i) && first_holding(clauses, &present).is_some())
-                .map(|(i, _)| *i),
-        );
-        rules.sort_unstable();
+        let found: Vec<(usize, usize)> = lf.found(text).collect();
+        let select = |present: &[bool]| {
+            let mut rules: Vec<usize> = lf.always.iter().copied().filter(runs).collect();
+            rules.extend(
+                lf.filtered
+                    .iter()
+                    .filter(|(i, clauses)| runs(i) && first_holding(clauses, present).is_some())
+                    .map(|(i, _)| *i),
+            );
+            rules.sort_unstable();
+            rules
+        };
+        // Counting needles in prose too can only run more rules: when even
+        // then none runs, the prose need not be found.
+        let mut present = lf.present_in(&found, None);
+        let mut rules = select(&present);
+        if !rules.is_empty() {
+            present = lf.present_in(&found, Some(&prose::prose(lf.lang, text)));
+            rules = select(&present);
+        }
         let parse = !rules.is_empty() || present.get(lf.suppression).copied().unwrap_or(false);
         Selection { rules, parse }
     }
@@ -158,17 +170,22 @@ impl LangFilter {
     /// in prose (comments, docstrings) names nothing the rules can see; the
     /// suppression needle counts anywhere.
     fn present(&self, text: &[u8]) -> Vec<bool> {
+        let found: Vec<(usize, usize)> = self.found(text).collect();
+        self.present_in(&found, Some(&prose::prose(self.lang, text)))
+    }
+
+    /// Per needle: whether one of the needles `found` (as [`found`] gives
+    /// them) lies outside `prose`.
+    ///
+    /// [`found`]: LangFilter::found
+    fn present_in(&self, found: &[(usize, usize)], prose: Option<&[Range<usize>]>) -> Vec<bool> {
         let mut present = vec![false; self.needles.len()];
-        let mut prose = None;
-        for (id, start) in self.found(text) {
+        for &(id, start) in found {
             if present.get(id).is_none_or(|p| *p) {
                 continue;
             }
-            if id != self.suppression {
-                let prose = prose.get_or_insert_with(|| prose::prose(self.lang, text));
-                if prose::contains(prose, start) {
-                    continue;
-                }
+            if id != self.suppression && prose.is_some_and(|p| prose::contains(p, start)) {
+                continue;
             }
             if let Some(p) = present.get_mut(id) {
                 *p = true;
