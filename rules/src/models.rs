@@ -791,7 +791,9 @@ fn match_toks(toks: &[Tok], segs: &[Segment]) -> bool {
             None => false,
             Some((s, srest)) => {
                 s.called == *called
-                    && names.as_ref().is_none_or(|ns| ns.contains(&s.name))
+                    && names
+                        .as_ref()
+                        .is_none_or(|ns| ns.iter().any(|w| w == s.name.as_str()))
                     && match_toks(rest, srest)
             }
         },
@@ -1112,7 +1114,7 @@ impl Models {
         let last = segs.last()?;
         let candidates = lm
             .by_last
-            .get(&last.name)
+            .get(last.name.as_str())
             .into_iter()
             .flatten()
             .chain(lm.by_last.get("*").into_iter().flatten());
@@ -1182,7 +1184,7 @@ impl Models {
         };
         let mut candidates: Vec<usize> = lm
             .state_by_last
-            .get(&last.name)
+            .get(last.name.as_str())
             .into_iter()
             .chain(lm.state_by_last.get("*"))
             .flatten()

@@ -25,6 +25,8 @@
 
 use std::fmt;
 
+pub use compact_str::CompactString;
+
 /// Bumped whenever the shape of the IR changes.
 pub const IR_VERSION: u32 = 2;
 
@@ -98,8 +100,10 @@ pub struct FuncId(pub u32);
 /// One segment of a resolved [`Path`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Segment {
-    /// The identifier (`requests`, `Session`, `post`, `reqwest`, `Client`…).
-    pub name: String,
+    /// The identifier (`requests`, `Session`, `post`, `reqwest`, `Client`…),
+    /// kept inline when short: paths are cloned and extended at every
+    /// member access and call, and most names are short.
+    pub name: CompactString,
     /// Whether this segment was called (`Session()` rather than `Session`).
     pub called: bool,
     /// The call node that called this segment, when it exists in this file.
@@ -133,7 +137,7 @@ impl Path {
             .map(|s| {
                 let called = s.ends_with("()");
                 Segment {
-                    name: s.trim_end_matches("()").to_string(),
+                    name: s.trim_end_matches("()").into(),
                     called,
                     call: None,
                 }
@@ -150,7 +154,7 @@ impl Path {
         self.segments.first().map(|s| s.name.as_str())
     }
     /// Appends a segment.
-    pub fn push(&mut self, name: impl Into<String>, called: bool, call: Option<NodeId>) {
+    pub fn push(&mut self, name: impl Into<CompactString>, called: bool, call: Option<NodeId>) {
         self.segments.push(Segment {
             name: name.into(),
             called,
@@ -444,13 +448,13 @@ pub enum Kind {
 
     // ---- expressions ----
     /// An identifier.
-    Name(String),
+    Name(CompactString),
     /// `object.name` (also `object?.name`, Rust field access).
     Attr {
         /// The object.
         object: NodeId,
         /// The member name.
-        name: String,
+        name: CompactString,
     },
     /// `object[index]`.
     Index {

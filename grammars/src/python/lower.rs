@@ -633,7 +633,7 @@ impl<'a> Lowerer<'a> {
             Tag::Import | Tag::ImportFrom => self.import(n),
             Tag::FutureImport => self.add(Kind::Other(Vec::new()), n),
             Tag::Global => self.global_statement(n),
-            Tag::Identifier => self.add(Kind::Name(self.text(n).to_string()), n),
+            Tag::Identifier => self.add(Kind::Name(self.text(n).to_string().into()), n),
             Tag::Attribute => self.attribute(n),
             Tag::DottedName => self.dotted_name(n),
             Tag::Subscript => self.subscript(n),
@@ -712,7 +712,13 @@ impl<'a> Lowerer<'a> {
             .field(n, self.k.f_attribute)
             .map(|a| self.text(a).to_string())
             .unwrap_or_default();
-        self.add(Kind::Attr { object, name }, n)
+        self.add(
+            Kind::Attr {
+                object,
+                name: name.into(),
+            },
+            n,
+        )
     }
 
     /// The first named child lowered, or an empty `Other` at `n`.
@@ -791,7 +797,7 @@ impl<'a> Lowerer<'a> {
     fn case_pattern(&mut self, n: Node<'_>) -> NodeId {
         match self.named(n).as_slice() {
             [one] => self.lower(*one),
-            [] => self.add(Kind::Name("_".to_string()), n),
+            [] => self.add(Kind::Name("_".to_string().into()), n),
             _ => self.other_children(n),
         }
     }
@@ -836,7 +842,7 @@ impl<'a> Lowerer<'a> {
         {
             let (f, name) = (*f, name.clone());
             if let Some(func) = self.m.functions.get_mut(f.0 as usize) {
-                func.name = name;
+                func.name = name.to_string();
             }
         }
         self.add(
@@ -1310,8 +1316,14 @@ impl<'a> Lowerer<'a> {
             let name = self.text(p).to_string();
             let s = Span::new(n.start_byte(), p.end_byte());
             cur = Some(match cur {
-                None => self.m.add(Kind::Name(name), s),
-                Some(object) => self.m.add(Kind::Attr { object, name }, s),
+                None => self.m.add(Kind::Name(name.into()), s),
+                Some(object) => self.m.add(
+                    Kind::Attr {
+                        object,
+                        name: name.into(),
+                    },
+                    s,
+                ),
             });
         }
         cur.unwrap_or_else(|| self.add(Kind::Other(Vec::new()), n))

@@ -178,8 +178,8 @@ impl<'a> Resolver<'a> {
                 let names = b
                     .iter()
                     .filter_map(|id| match m.nodes.get(id.0 as usize).map(|x| &x.kind) {
-                        Some(Kind::Name(n)) => Some(n.clone()),
-                        Some(Kind::Attr { name, .. }) => Some(name.clone()),
+                        Some(Kind::Name(n)) => Some(n.to_string()),
+                        Some(Kind::Attr { name, .. }) => Some(name.to_string()),
                         _ => None,
                     })
                     .collect();
@@ -478,8 +478,8 @@ impl<'a> Resolver<'a> {
             &Kind::Attr { object, ref name } => match self.self_class(object, env) {
                 Some(c) => {
                     self.visit(object, env);
-                    if !self.reads.attrs.contains(name) {
-                        self.reads.attrs.insert(name.clone());
+                    if !self.reads.attrs.contains(name.as_str()) {
+                        self.reads.attrs.insert(name.to_string());
                     }
                     self.lookup(&c, &self.facts.attrs, name)
                 }
@@ -750,7 +750,7 @@ impl<'a> Resolver<'a> {
         for t in targets {
             match (lambda, m.kind(*t)) {
                 (Some(f), Kind::Name(n)) => {
-                    env.insert(n.clone(), Binding::Func(f));
+                    env.insert(n.to_string(), Binding::Func(f));
                 }
                 _ => self.bind(*t, p.clone(), env),
             }
@@ -764,7 +764,7 @@ impl<'a> Resolver<'a> {
             &Kind::Attr { object, ref name } => {
                 if let Some(c) = self.self_class(object, env) {
                     if let Some(p) = p {
-                        self.set_attr(c, name.clone(), p);
+                        self.set_attr(c, name.to_string(), p);
                     }
                 } else {
                     self.visit(object, env);
@@ -808,7 +808,7 @@ impl<'a> Resolver<'a> {
     fn capture(&mut self, pattern: NodeId, env: &mut Env<'_>) {
         match self.m.kind(pattern) {
             Kind::Name(n) if n != "_" => {
-                env.insert(n.clone(), Binding::Local);
+                env.insert(n.to_string(), Binding::Local);
             }
             Kind::Call { callee, args, .. } => {
                 self.visit(*callee, env);

@@ -977,7 +977,7 @@ impl<'t> Lowerer<'t> {
                 segments: segs
                     .iter()
                     .map(|s| faultline_ir::Segment {
-                        name: s.clone(),
+                        name: s.as_str().into(),
                         called: false,
                         call: None,
                     })
@@ -1246,7 +1246,7 @@ impl<'t> Lowerer<'t> {
         let sp = self
             .field(n, k.f_name)
             .map_or_else(|| self.span(n), |x| self.span(x));
-        let target = self.add(Kind::Name(name.clone()), sp);
+        let target = self.add(Kind::Name(name.clone().into()), sp);
         self.set_path(target, path.clone());
         self.bind_item(&name, path.clone());
         let declared_type = ty.map(|t| self.text(t));
@@ -1576,7 +1576,7 @@ impl<'t> Lowerer<'t> {
             .as_ref()
             .map(|s| s.join("::"))
             .unwrap_or_else(|| self.text(t));
-        let id = self.add(Kind::Name(name), sp);
+        let id = self.add(Kind::Name(name.into()), sp);
         let p = match segs {
             Some(segs) => self.resolve_type(&segs).map(|mut p| {
                 if let Some(l) = p.segments.last_mut() {
@@ -1686,7 +1686,7 @@ impl<'t> Lowerer<'t> {
         if kind == k.identifier {
             let name = self.text(n);
             let p = self.resolve(&name);
-            let id = self.add(Kind::Name(name), sp);
+            let id = self.add(Kind::Name(name.into()), sp);
             self.set_path(id, p);
             id
         } else if kind == k.self_ {
@@ -1696,7 +1696,7 @@ impl<'t> Lowerer<'t> {
             id
         } else if kind == k.underscore || kind == k.metavariable {
             let t = self.text(n);
-            self.add(Kind::Name(t), sp)
+            self.add(Kind::Name(t.into()), sp)
         } else if kind == k.scoped_identifier {
             self.lower_scoped(n)
         } else if kind == k.macro_invocation {
@@ -1944,7 +1944,13 @@ impl<'t> Lowerer<'t> {
                     .map(|f| self.text(f))
                     .unwrap_or_default();
                 let p = self.attr_path(acc, &name);
-                acc = self.add(Kind::Attr { object: acc, name }, sp);
+                acc = self.add(
+                    Kind::Attr {
+                        object: acc,
+                        name: name.into(),
+                    },
+                    sp,
+                );
                 self.set_path(acc, p);
             } else if kind == k.await_expression {
                 acc = self.add(Kind::Await(acc), sp);
@@ -1971,7 +1977,11 @@ impl<'t> Lowerer<'t> {
         if let [s] = p.segments.as_slice()
             && s.called
             && s.call.is_none()
-            && let Some(segs) = self.structs.get(&s.name).and_then(|f| f.get(name)).cloned()
+            && let Some(segs) = self
+                .structs
+                .get(s.name.as_str())
+                .and_then(|f| f.get(name))
+                .cloned()
         {
             return self.resolve_type(&segs);
         }
@@ -2114,7 +2124,7 @@ impl<'t> Lowerer<'t> {
                     None => (self.text(cur), None),
                 }
             };
-            let id = self.add(Kind::Name(name), sp);
+            let id = self.add(Kind::Name(name.into()), sp);
             self.set_path(id, p);
             Some(id)
         } else {
@@ -2132,13 +2142,19 @@ impl<'t> Lowerer<'t> {
                         p.push(name.clone(), false, None);
                         p
                     });
-                    let id = self.add(Kind::Attr { object, name }, sp);
+                    let id = self.add(
+                        Kind::Attr {
+                            object,
+                            name: name.into(),
+                        },
+                        sp,
+                    );
                     self.set_path(id, p);
                     acc = Some(id);
                 }
                 None => {
                     // `::name` (leading `::`)
-                    let id = self.add(Kind::Name(name.clone()), sp);
+                    let id = self.add(Kind::Name(name.clone().into()), sp);
                     self.set_path(id, Some(Path::parse(&name)));
                     acc = Some(id);
                 }
@@ -2557,7 +2573,7 @@ impl<'t> Lowerer<'t> {
                 self.lower_expr(n)
             } else {
                 self.bind_local(&name, p.clone());
-                let id = self.add(Kind::Name(name), sp);
+                let id = self.add(Kind::Name(name.into()), sp);
                 self.set_path(id, p);
                 id
             }
@@ -2625,7 +2641,7 @@ impl<'t> Lowerer<'t> {
                             let name = key.clone().unwrap_or_default();
                             self.bind_local(&name, None);
                             let s = self.span(c);
-                            self.add(Kind::Name(name), s)
+                            self.add(Kind::Name(name.into()), s)
                         }
                     };
                     entries.push(Entry {

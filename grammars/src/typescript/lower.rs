@@ -189,7 +189,7 @@ impl Summary {
 fn single(name: &str) -> Path {
     Path {
         segments: vec![Segment {
-            name: name.to_string(),
+            name: name.into(),
             called: false,
             call: None,
         }],
@@ -1756,8 +1756,8 @@ impl<'a> Lowerer<'a> {
         }
         self.record_field(&name, &b);
         let target = match name_cst {
-            Some(nc) => self.add(Kind::Name(name), nc),
-            None => self.add(Kind::Name(name), m),
+            Some(nc) => self.add(Kind::Name(name.into()), nc),
+            None => self.add(Kind::Name(name.into()), m),
         };
         if let Binding::Path(p) = b {
             self.set_path(target, Some(p));
@@ -1923,7 +1923,7 @@ impl<'a> Lowerer<'a> {
             || id == k.private_property_identifier
             || id == k.import
         {
-            Kind::Name(self.text(n).to_string())
+            Kind::Name(self.text(n).to_string().into())
         } else if id == k.regex {
             Kind::Other(Vec::new())
         } else {
@@ -1959,7 +1959,7 @@ impl<'a> Lowerer<'a> {
 
     fn lower_name(&mut self, n: Node<'_>) -> NodeId {
         let name = self.text(n);
-        let id = self.add(Kind::Name(name.to_string()), n);
+        let id = self.add(Kind::Name(name.to_string().into()), n);
         match self.lookup(name) {
             Found::Path(p) => self.set_path(id, Some(p)),
             Found::Func(k) => {
@@ -1983,7 +1983,7 @@ impl<'a> Lowerer<'a> {
         let id = self.add(
             Kind::Attr {
                 object,
-                name: name.clone(),
+                name: name.clone().into(),
             },
             n,
         );

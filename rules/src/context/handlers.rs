@@ -148,7 +148,7 @@ fn registered(m: &Module, model: &HandlerModel) -> Vec<FuncId> {
             && let Some(o) = object
             && segs(m, o)
                 .first()
-                .is_some_and(|s| model.filter_roots.contains(&s.name))
+                .is_some_and(|s| model.filter_roots.iter().any(|w| w == s.name.as_str()))
         {
             for x in a {
                 take(x.value, &mut out);

@@ -194,7 +194,7 @@ impl<'a> RequestFacts<'a> {
                 match m.kind(*t) {
                     Kind::Name(name) => {
                         if let Some(s) = self.carried_with(*v, Some(&out)) {
-                            out.entry(name.clone()).or_insert(s);
+                            out.entry(name.to_string()).or_insert(s);
                         }
                     }
                     // `const { ip } = req`, `const { host } = req.headers`.
@@ -206,7 +206,7 @@ impl<'a> RequestFacts<'a> {
                             if let Some((root, mut steps)) = self.chain(*v) {
                                 steps.push(Step::Member(key.clone()));
                                 if let Some(kind) = self.classify(f, root, &steps) {
-                                    out.entry(local.clone())
+                                    out.entry(local.to_string())
                                         .or_insert(Source { kind, read: *v });
                                 }
                             }
@@ -372,7 +372,7 @@ impl<'a> RequestFacts<'a> {
         let mut cur = Some(f);
         while let Some(fid) = cur {
             let func = m.function(fid);
-            if let Some(r) = self.decorated.get(&(fid, name.clone())) {
+            if let Some(r) = self.decorated.get(&(fid, name.to_string())) {
                 return Some(r.clone());
             }
             for p in &func.params {
@@ -471,7 +471,7 @@ impl<'a> RequestFacts<'a> {
         for _ in 0..16 {
             match m.kind(cur) {
                 Kind::Attr { object, name } => {
-                    steps.push(Step::Member(name.clone()));
+                    steps.push(Step::Member(name.to_string()));
                     cur = *object;
                 }
                 Kind::Index { object, index } => {
@@ -489,7 +489,7 @@ impl<'a> RequestFacts<'a> {
                             continue;
                         }
                         let arg = first_str(m, cur).or_else(|| self.sso_setting_arg(cur));
-                        steps.push(Step::Method(name.clone(), arg));
+                        steps.push(Step::Method(name.to_string(), arg));
                         cur = *object;
                     }
                     _ => return None,
@@ -538,12 +538,12 @@ impl<'a> RequestFacts<'a> {
         let rec = |x: NodeId| self.carried_depth(x, partial, depth + 1);
         match m.kind(id) {
             Kind::Name(n) => {
-                if let Some(s) = partial.and_then(|p| p.get(n)) {
+                if let Some(s) = partial.and_then(|p| p.get(n.as_str())) {
                     return Some(s.clone());
                 }
                 let mut cur = Some(m.owner(id));
                 while let Some(f) = cur {
-                    if let Some(s) = self.locals.get(&f).and_then(|l| l.get(n)) {
+                    if let Some(s) = self.locals.get(&f).and_then(|l| l.get(n.as_str())) {
                         return Some(s.clone());
                     }
                     cur = m.function(f).parent;
@@ -644,7 +644,8 @@ impl<'a> RequestFacts<'a> {
         self.model
             .headers
             .sso_settings
-            .contains(name)
+            .iter()
+            .any(|w| w == name.as_str())
             .then(|| "remote-user".to_string())
     }
 
@@ -757,7 +758,7 @@ fn plain_assignments(m: &Module, f: FuncId) -> HashMap<String, Option<NodeId>> {
             && let [t] = targets.as_slice()
             && let Kind::Name(name) = m.kind(*t)
         {
-            out.entry(name.clone())
+            out.entry(name.to_string())
                 .and_modify(|e| *e = None)
                 .or_insert(Some(*v));
         }

@@ -75,7 +75,7 @@ pub fn timeout_at(cx: &Context<'_>, call: NodeId, path_from: usize, spec: &Timeo
         let s = segs(m, call);
         if s.iter()
             .skip(path_from)
-            .any(|seg| spec.builder.contains(&seg.name))
+            .any(|seg| spec.builder.iter().any(|w| w == seg.name.as_str()))
         {
             return Timeout::Set;
         }
@@ -101,9 +101,10 @@ fn value_timeout(m: &Module, v: NodeId, spec: &TimeoutSpec) -> Timeout {
 pub fn used_with_step(cx: &Context<'_>, call: NodeId, steps: &[String]) -> bool {
     let m = cx.module;
     cx.uses().of(call).iter().any(|&(n, k)| {
-        segs(m, n)
-            .get(k + 1..)
-            .is_some_and(|rest| rest.iter().any(|s| steps.contains(&s.name)))
+        segs(m, n).get(k + 1..).is_some_and(|rest| {
+            rest.iter()
+                .any(|s| steps.iter().any(|w| w == s.name.as_str()))
+        })
     })
 }
 
@@ -183,7 +184,7 @@ pub fn http_method(m: &Module, id: NodeId) -> Option<String> {
         .iter()
         .rev()
         .find(|s| is_method(&s.name))
-        .map(|s| s.name.to_ascii_lowercase());
+        .map(|s| s.name.as_str().to_ascii_lowercase());
     if from_path.is_some() {
         return from_path;
     }

@@ -259,7 +259,7 @@ fn client_timeout(cx: &Context<'_>, ctor: NodeId, len: usize, ty: &TypeModel) ->
         && segs(m, ctor)
             .iter()
             .take(len)
-            .any(|s| spec.builder.contains(&s.name))
+            .any(|s| spec.builder.iter().any(|w| w == s.name.as_str()))
     {
         return Timeout::Set;
     }

@@ -231,10 +231,10 @@ fn events_of(
                     events.push((start, Event::Escape, d));
                 }
             }
-            Some(next) if resp.status_checks.contains(&next.name) => {
+            Some(next) if resp.status_checks.iter().any(|w| w == next.name.as_str()) => {
                 events.push((start, Event::Check, d));
             }
-            Some(next) if resp.body_reads.contains(&next.name) => {
+            Some(next) if resp.body_reads.iter().any(|w| w == next.name.as_str()) => {
                 // The outermost node of this read (the call, not its callee).
                 if path.segments.len() != j + 1 || !reads_seen.insert(start) {
                     continue;

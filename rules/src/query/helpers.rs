@@ -63,9 +63,9 @@ pub fn steps(cx: &Context<'_>, q: &Query<'_>, s: &[Segment], to: usize) -> Steps
         }
     }
     if let [group, agg] = model.grouping.as_slice()
-        && let Some(g) = s.iter().position(|x| &x.name == group)
+        && let Some(g) = s.iter().position(|x| x.name == group)
         && s.get(g..to)
-            .is_some_and(|r| r.iter().any(|x| &x.name == agg))
+            .is_some_and(|r| r.iter().any(|x| x.name == agg))
     {
         return Steps::Bounded;
     }
@@ -146,7 +146,8 @@ pub fn bounded_later(cx: &Context<'_>, model: &QueryModel, call: NodeId) -> bool
     cx.uses().of(call).iter().any(|&(n, k)| {
         let s = segs(m, n);
         s.get(k + 1..).is_some_and(|rest| {
-            rest.iter().any(|seg| model.bounds.contains(&seg.name))
+            rest.iter()
+                .any(|seg| model.bounds.iter().any(|w| w == seg.name.as_str()))
                 || rest
                     .iter()
                     .filter_map(|seg| seg.call)
@@ -217,7 +218,7 @@ fn filter_pairs(cx: &Context<'_>, q: &Query<'_>, s: &[Segment], to: usize) -> (V
         filter_calls.push(c);
     }
     for seg in s.get(..to).unwrap_or(&[]) {
-        if q.model.filters.contains(&seg.name)
+        if q.model.filters.iter().any(|w| w == seg.name.as_str())
             && let Some(c) = seg.call
         {
             filter_calls.push(c);
@@ -549,9 +550,9 @@ fn expr_pairs(cx: &Context<'_>, v: NodeId, pairs: &mut Vec<Pair>, unreadable: &m
 /// `order::Column::UserId` → `user_id`, `users::id` → `id`.
 fn column_of(m: &Module, id: NodeId) -> Option<String> {
     let name = match m.kind(id) {
-        Kind::Attr { name, .. } => name.clone(),
-        Kind::Name(n) => n.clone(),
-        _ => segs(m, id).last()?.name.clone(),
+        Kind::Attr { name, .. } => name.to_string(),
+        Kind::Name(n) => n.to_string(),
+        _ => segs(m, id).last()?.name.to_string(),
     };
     Some(snake(&name))
 }

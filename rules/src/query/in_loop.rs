@@ -270,7 +270,8 @@ fn exempt_iter(cx: &Context<'_>, lp: &LoopShape) -> bool {
     // A queryset or query that preloads relations.
     let s = segs(m, it);
     if let Some(q) = query_of(cx, it)
-        && s.iter().any(|x| q.model.preloads.contains(&x.name))
+        && s.iter()
+            .any(|x| q.model.preloads.iter().any(|w| w == x.name.as_str()))
     {
         return true;
     }
@@ -285,7 +286,7 @@ fn loop_vars(cx: &Context<'_>, lp: &LoopShape) -> HashSet<String> {
     for t in &lp.targets {
         m.walk(*t, &mut |n| {
             if let Kind::Name(x) = m.kind(n) {
-                vars.insert(x.clone());
+                vars.insert(x.to_string());
             }
         });
     }
@@ -294,7 +295,7 @@ fn loop_vars(cx: &Context<'_>, lp: &LoopShape) -> HashSet<String> {
             for t in targets {
                 m.walk(*t, &mut |x| {
                     if let Kind::Name(v) = m.kind(x) {
-                        vars.insert(v.clone());
+                        vars.insert(v.to_string());
                     }
                 });
             }
@@ -319,7 +320,7 @@ fn depends_on(cx: &Context<'_>, n: NodeId, lp: &LoopShape, vars: &HashSet<String
     roots.iter().any(|r| {
         m.descendants(*r)
             .into_iter()
-            .any(|d| matches!(m.kind(d), Kind::Name(x) if vars.contains(x)))
+            .any(|d| matches!(m.kind(d), Kind::Name(x) if vars.contains(x.as_str())))
     })
 }
 
@@ -369,8 +370,10 @@ fn run(cx: &Context<'_>, n: NodeId) -> Option<(String, String)> {
         // Past a step that ran the query (`in_bulk(..)`, `.all()`), the
         // value is its result, not a query.
         if s.len() > q.source_len + 1
-            && s.get(q.source_len..s.len() - 1)
-                .is_some_and(|mid| mid.iter().any(|x| !model.steps.contains(&x.name)))
+            && s.get(q.source_len..s.len() - 1).is_some_and(|mid| {
+                mid.iter()
+                    .any(|x| !model.steps.iter().any(|w| w == x.name.as_str()))
+            })
         {
             return None;
         }
@@ -414,8 +417,10 @@ fn iterated_query(cx: &Context<'_>, it: NodeId) -> Option<(String, String)> {
     let q = query_of(cx, it)?;
     let s = segs(m, it);
     if !(q.model.iterate || q.model.listify)
-        || s.get(q.source_len..)
-            .is_some_and(|rest| rest.iter().any(|x| !q.model.steps.contains(&x.name)))
+        || s.get(q.source_len..).is_some_and(|rest| {
+            rest.iter()
+                .any(|x| !q.model.steps.iter().any(|w| w == x.name.as_str()))
+        })
         || batched_filter(cx, &q, s)
     {
         return None;

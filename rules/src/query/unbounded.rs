@@ -147,7 +147,7 @@ fn fetch_site(cx: &Context<'_>, id: NodeId) -> Option<Finding> {
     let fetches = if s.len() == q.source_len {
         q.model.source_fetches
     } else {
-        q.model.fetch.contains(&last.name)
+        q.model.fetch.iter().any(|w| w == last.name.as_str())
     };
     if !fetches {
         return None;
@@ -205,9 +205,10 @@ fn lazy_query(cx: &Context<'_>, at: NodeId, query: NodeId, q: &Query<'_>) -> Opt
     if s.len() < q.source_len {
         return None;
     }
-    if s.get(q.source_len..)
-        .is_some_and(|rest| rest.iter().any(|x| q.model.fetch.contains(&x.name)))
-    {
+    if s.get(q.source_len..).is_some_and(|rest| {
+        rest.iter()
+            .any(|x| q.model.fetch.iter().any(|w| w == x.name.as_str()))
+    }) {
         return None;
     }
     finding(cx, at, query, q, s, s.len())

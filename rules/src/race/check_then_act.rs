@@ -336,7 +336,7 @@ fn external_id(
             && (name.ends_with("_id") || name.ends_with("Id"))
             && flow.eval(*object).iter().any(|o| o.row && !o.locked)
         {
-            tested = Some((obj.clone(), name.clone(), n));
+            tested = Some((obj.to_string(), name.to_string(), n));
         }
     });
     let Some((obj, field, check)) = tested else {
@@ -359,7 +359,7 @@ fn external_id(
         for t in targets {
             match m.kind(*t) {
                 Kind::Name(x) if matches!(m.kind(v), Kind::Call { .. }) => {
-                    calls.push((x.clone(), v));
+                    calls.push((x.to_string(), v));
                 }
                 Kind::Attr { object, name } if *name == field => {
                     if !matches!(m.kind(*object), Kind::Name(o) if *o == obj) {

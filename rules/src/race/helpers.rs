@@ -57,7 +57,9 @@ impl Classify for StateModels<'_> {
         let st = candidates.into_iter().next()?;
         let (st, check) = st;
         let path = segs(m, call);
-        let locked = path.iter().any(|s| st.locking.contains(&s.name));
+        let locked = path
+            .iter()
+            .any(|s| st.locking.iter().any(|w| w == s.name.as_str()));
         let mut o = Origin {
             read: call,
             source: Source::Model(st.kind),
@@ -325,7 +327,7 @@ pub fn is_safe(m: &Module, call: NodeId, st: &StateModel) -> bool {
     }
     for c in &calls {
         if let Some(Kind::Attr { name, .. }) = callee(m, *c).map(|x| m.kind(x))
-            && st.safe.contains(name)
+            && st.safe.iter().any(|w| w == name.as_str())
             && args(m, *c).first().is_none_or(|a| truthy(a.value))
         {
             return true;
@@ -345,7 +347,11 @@ pub fn is_safe(m: &Module, call: NodeId, st: &StateModel) -> bool {
             {
                 found = true;
             }
-            Kind::Attr { name, .. } | Kind::Name(name) if st.safe.contains(name) => found = true,
+            Kind::Attr { name, .. } | Kind::Name(name)
+                if st.safe.iter().any(|w| w == name.as_str()) =>
+            {
+                found = true
+            }
             _ => {}
         });
         if found {
@@ -365,7 +371,7 @@ pub fn acts(m: &Module, call: NodeId, st: &StateModel) -> bool {
     for _ in 0..12 {
         let Some(c) = cur else { break };
         if let Some(Kind::Attr { name, .. }) = callee(m, c).map(|x| m.kind(x))
-            && st.requires.contains(name)
+            && st.requires.iter().any(|w| w == name.as_str())
             && !args(m, c)
                 .first()
                 .is_some_and(|a| matches!(m.kind(a.value), Kind::Bool(false)))

@@ -268,7 +268,7 @@ fn assign(
                         .iter()
                         .find(|v| v.read == r.read && !v.row && !is_key_field(v.field.as_deref()))
                     {
-                        pending.insert(obj.clone(), (at, v.clone()));
+                        pending.insert(obj.to_string(), (at, v.clone()));
                     }
                 }
             }
@@ -300,7 +300,7 @@ fn global_write(flow: &Flow<'_>, at: NodeId, target: NodeId, vals: &[Origin]) ->
     let (g, key) = match m.kind(target) {
         Kind::Name(g) if flow.assigns_global(g) => (g, None),
         Kind::Attr { object, name } => match m.kind(*object) {
-            Kind::Name(g) if flow.is_global(g) => (g, Some(name.clone())),
+            Kind::Name(g) if flow.is_global(g) => (g, Some(name.to_string())),
             _ => return None,
         },
         Kind::Index { object, index } => match m.kind(*object) {
@@ -351,11 +351,11 @@ fn call(
             .into_iter()
             .chain(args(m, n).first().map(|a| a.value))
             .find_map(|x| match m.kind(strip(m, x)) {
-                Kind::Name(v) if pending.contains_key(v) => Some(v.clone()),
+                Kind::Name(v) if pending.contains_key(v.as_str()) => Some(v.clone()),
                 _ => None,
             });
         if let Some(v) = var
-            && let Some((_, o)) = pending.remove(&v)
+            && let Some((_, o)) = pending.remove(v.as_str())
         {
             found.push((n, o, st.fix.clone()));
         }

@@ -79,7 +79,8 @@ pub fn mentions_idempotency(m: &Module, root: NodeId) -> bool {
     let mut nodes = Vec::new();
     collect(m, root, true, &mut nodes);
     nodes.into_iter().any(|n| match m.kind(n) {
-        Kind::Str(s) | Kind::Name(s) => names_idempotency(s),
+        Kind::Str(s) => names_idempotency(s),
+        Kind::Name(s) => names_idempotency(s),
         Kind::Attr { name, .. } => names_idempotency(name),
         Kind::Call { args, .. } | Kind::New { args, .. } => args
             .iter()
@@ -194,7 +195,9 @@ pub fn direct_effect(cx: &Context<'_>, call: NodeId) -> Option<Effect> {
         return None;
     }
     let (kind, what, fix) = if let Some(model) = cx.models().effect(m.language, s) {
-        if s.iter().any(|seg| model.safe_steps.contains(&seg.name)) {
+        if s.iter()
+            .any(|seg| model.safe_steps.iter().any(|w| w == seg.name.as_str()))
+        {
             return None;
         }
         if let Some(at) = model.sql_at {
@@ -605,7 +608,7 @@ pub fn client_of(m: &Module, v: NodeId) -> Option<ClientId> {
         return Some(ClientId::Call(c));
     }
     match s {
-        [only] => Some(ClientId::Root(only.name.clone())),
+        [only] => Some(ClientId::Root(only.name.to_string())),
         _ => None,
     }
 }
@@ -904,7 +907,7 @@ fn status_retry(m: &Module, nodes: &[NodeId], body: NodeId) -> bool {
             if call {
                 for t in targets {
                     if let Kind::Name(x) = m.kind(*t) {
-                        bound.insert(x.clone());
+                        bound.insert(x.to_string());
                     }
                 }
             }
@@ -980,7 +983,7 @@ fn status_polarity(m: &Module, cond: NodeId, bound: &HashSet<String>) -> Option<
         let mut cur = e;
         for _ in 0..8 {
             match m.kind(cur) {
-                Kind::Name(n) => return bound.contains(n),
+                Kind::Name(n) => return bound.contains(n.as_str()),
                 Kind::Attr { object, .. } => cur = *object,
                 Kind::Call { .. } => match receiver(m, cur) {
                     Some(r) => cur = r,

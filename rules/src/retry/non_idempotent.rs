@@ -223,7 +223,7 @@ fn reference_method(m: &Module, wrapper: NodeId) -> Option<String> {
     args(m, wrapper).iter().find_map(|a| {
         segs(m, a.value)
             .last()
-            .map(|s| s.name.to_ascii_lowercase())
+            .map(|s| s.name.as_str().to_ascii_lowercase())
             .filter(|n| n == "post" || n == "patch")
     })
 }

@@ -159,7 +159,7 @@ impl Rule for NetworkLocationAuth {
                         None
                     }
                 }
-                Kind::Attr { object, name } if loc.members.contains(name) => {
+                Kind::Attr { object, name } if loc.members.iter().any(|w| w == name.as_str()) => {
                     let is_callee = m.parent(id).is_some_and(
                         |p| matches!(m.kind(p), Kind::Call { callee, .. } if *callee == id),
                     );

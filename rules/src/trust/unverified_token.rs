@@ -253,7 +253,7 @@ fn only_routing_claims(cx: &Context<'_>, call: NodeId) -> bool {
                 } else if called {
                     None
                 } else {
-                    Some(name.clone())
+                    Some(name.to_string())
                 }
             }
             _ => None,

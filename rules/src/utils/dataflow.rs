@@ -239,26 +239,26 @@ impl<'a> Flow<'a> {
         match m.kind(target) {
             Kind::Name(name) => {
                 if origins.is_empty() {
-                    self.vars.remove(name);
+                    self.vars.remove(name.as_str());
                 } else {
                     let named = origins
                         .iter()
                         .map(|o| {
                             let mut o = o.clone();
                             if o.row {
-                                o.label = name.clone();
+                                o.label = name.to_string();
                             }
                             o
                         })
                         .collect();
-                    self.vars.insert(name.clone(), named);
+                    self.vars.insert(name.to_string(), named);
                 }
                 match text {
                     Some(t) => {
-                        self.strings.insert(name.clone(), t);
+                        self.strings.insert(name.to_string(), t);
                     }
                     None => {
-                        self.strings.remove(name);
+                        self.strings.remove(name.as_str());
                     }
                 }
             }
@@ -336,10 +336,10 @@ impl<'a> Flow<'a> {
         let d = depth + 1;
         match m.kind(e) {
             Kind::Name(n) => {
-                if let Some(v) = self.vars.get(n) {
+                if let Some(v) = self.vars.get(n.as_str()) {
                     out.extend(v.iter().cloned());
-                } else if self.globals.contains(n) {
-                    out.push(global_origin(e, n, None, n.clone()));
+                } else if self.globals.contains(n.as_str()) {
+                    out.push(global_origin(e, n, None, n.to_string()));
                 }
             }
             Kind::Attr { object, name } if matches!(m.kind(*object), Kind::Name(g) if self.is_global(g)) => {
@@ -347,7 +347,7 @@ impl<'a> Flow<'a> {
                     out.push(global_origin(
                         e,
                         g,
-                        Some(name.clone()),
+                        Some(name.to_string()),
                         format!("{g}.{name}"),
                     ));
                 }
@@ -520,7 +520,7 @@ impl<'a> Flow<'a> {
         let m = self.m;
         match m.kind(e) {
             Kind::Str(_) | Kind::Template(_) => crate::utils::literal_text(m, e),
-            Kind::Name(n) => self.strings.get(n).cloned(),
+            Kind::Name(n) => self.strings.get(n.as_str()).cloned(),
             Kind::Binary {
                 op: BinOp::Add,
                 lhs,
@@ -753,9 +753,9 @@ fn module_state(m: &Module) -> HashSet<String> {
             && let [t] = targets.as_slice()
             && let Kind::Name(n) = m.kind(*t)
         {
-            *defined.entry(n.clone()).or_default() += 1;
+            *defined.entry(n.to_string()).or_default() += 1;
             if is_state_value(m, *v) {
-                globals.insert(n.clone());
+                globals.insert(n.to_string());
             }
         }
     }
@@ -786,7 +786,7 @@ fn locals_of(
     let names = |t: NodeId, out: &mut HashSet<String>| {
         m.walk(t, &mut |x| {
             if let Kind::Name(n) = m.kind(x) {
-                out.insert(n.clone());
+                out.insert(n.to_string());
             }
         });
     };
@@ -829,7 +829,7 @@ fn locals_of(
                 if text.starts_with("global") {
                     for k in kids {
                         if let Kind::Name(x) = m.kind(*k) {
-                            declared.insert(x.clone());
+                            declared.insert(x.to_string());
                         }
                     }
                 }
@@ -874,10 +874,10 @@ mod tests {
     fn last_name(m: &Module, call: NodeId) -> Option<String> {
         match m.kind(call) {
             Kind::Call { callee, .. } => match m.kind(*callee) {
-                Kind::Name(n) | Kind::Attr { name: n, .. } => Some(n.clone()),
+                Kind::Name(n) | Kind::Attr { name: n, .. } => Some(n.to_string()),
                 _ => None,
             },
-            Kind::Name(n) | Kind::Attr { name: n, .. } => Some(n.clone()),
+            Kind::Name(n) | Kind::Attr { name: n, .. } => Some(n.to_string()),
             _ => None,
         }
     }
