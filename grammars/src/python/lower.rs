@@ -500,6 +500,12 @@ impl<'a> Lowerer<'a> {
             .collect()
     }
 
+    /// The first of [`Self::named`], without collecting them.
+    fn first_named<'t>(&self, n: Node<'t>) -> Option<Node<'t>> {
+        let mut c = n.walk();
+        n.named_children(&mut c).find(|x| !self.is_extra(*x))
+    }
+
     /// Comments and syntax errors, in one iterative walk.
     /// Collects the comments and the syntax errors of the tree.
     fn scan_extras(&mut self, root: Node<'_>) {
@@ -681,7 +687,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn return_statement(&mut self, n: Node<'_>) -> NodeId {
-        let v = self.named(n).first().copied();
+        let v = self.first_named(n);
         let v = self.opt(v);
         self.add(Kind::Return(v), n)
     }
@@ -723,7 +729,7 @@ impl<'a> Lowerer<'a> {
 
     /// The first named child lowered, or an empty `Other` at `n`.
     fn first_child(&mut self, n: Node<'_>) -> NodeId {
-        match self.named(n).first().copied() {
+        match self.first_named(n) {
             Some(e) => self.lower(e),
             None => self.add(Kind::Other(Vec::new()), n),
         }
@@ -777,7 +783,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn yield_expression(&mut self, n: Node<'_>) -> NodeId {
-        let v = self.named(n).first().copied();
+        let v = self.first_named(n);
         let kids: Vec<NodeId> = self.opt(v).into_iter().collect();
         let value = kids.first().copied();
         let id = self.add(Kind::Other(kids), n);
@@ -1019,7 +1025,7 @@ impl<'a> Lowerer<'a> {
                     continue;
                 };
                 if self.k.tag(v) == Tag::AsPattern {
-                    let ctx = self.named(v).first().copied();
+                    let ctx = self.first_named(v);
                     let context = match ctx {
                         Some(c) => self.lower(c),
                         None => self.add(Kind::Other(Vec::new()), v),
@@ -1379,7 +1385,7 @@ impl<'a> Lowerer<'a> {
                     spread: Spread::None,
                 },
                 tag @ (Tag::ListSplat | Tag::DictionarySplat) => {
-                    let inner = self.named(a).first().copied();
+                    let inner = self.first_named(a);
                     let value = match inner {
                         Some(e) => self.lower(e),
                         None => self.add(Kind::Other(Vec::new()), a),
@@ -1459,7 +1465,7 @@ impl<'a> Lowerer<'a> {
                     });
                 }
                 Tag::DictionarySplat => {
-                    let inner = self.named(c).first().copied();
+                    let inner = self.first_named(c);
                     let value = match inner {
                         Some(e) => self.lower(e),
                         None => self.add(Kind::Other(Vec::new()), c),

@@ -239,6 +239,12 @@ impl<'t> Lowerer<'t> {
             .collect()
     }
 
+    /// The first of [`Self::kids`], without collecting them.
+    pub(super) fn first_kid<'a>(&self, n: Node<'a>) -> Option<Node<'a>> {
+        let mut c = n.walk();
+        n.named_children(&mut c).find(|x| !self.is_comment(*x))
+    }
+
     /// Children of a pattern: named ones plus the anonymous `_`.
     fn pattern_kids<'a>(&self, n: Node<'a>) -> Vec<Node<'a>> {
         let mut c = n.walk();
@@ -623,7 +629,7 @@ impl<'t> Lowerer<'t> {
             } else if kind == k.scoped_type_identifier || kind == k.scoped_identifier {
                 return self.scoped_segments(ty);
             } else if kind == k.bracketed_type {
-                ty = self.kids(ty).into_iter().next()?;
+                ty = self.first_kid(ty)?;
             } else if kind == k.qualified_type {
                 ty = self.field(ty, k.f_type)?;
             } else {
@@ -657,7 +663,7 @@ impl<'t> Lowerer<'t> {
                 cur = self.field(c, k.f_type);
             } else if kind == k.bracketed_type || kind == k.qualified_type {
                 let inner = if kind == k.bracketed_type {
-                    self.kids(c).into_iter().next()
+                    self.first_kid(c)
                 } else {
                     self.field(c, k.f_type)
                 };
@@ -749,7 +755,7 @@ impl<'t> Lowerer<'t> {
             let mut pending: Vec<String> = Vec::new();
             for child in n.children(&mut c) {
                 if child.kind_id() == self.k.attribute_item {
-                    if let Some(a) = self.kids(child).into_iter().next() {
+                    if let Some(a) = self.first_kid(child) {
                         pending.push(self.text(a));
                     }
                     continue;
@@ -774,7 +780,7 @@ impl<'t> Lowerer<'t> {
         let mut cur = n.prev_sibling();
         while let Some(c) = cur {
             if c.kind_id() == self.k.attribute_item {
-                if let Some(a) = self.kids(c).into_iter().next() {
+                if let Some(a) = self.first_kid(c) {
                     out.push(self.text(a));
                 }
             } else if !self.is_comment(c) {
@@ -794,7 +800,7 @@ impl<'t> Lowerer<'t> {
             .kids(root)
             .into_iter()
             .filter(|c| c.kind_id() == self.k.inner_attribute_item)
-            .filter_map(|c| self.kids(c).into_iter().next())
+            .filter_map(|c| self.first_kid(c))
             .any(|a| is_cfg_test(&self.text(a)));
         if inner_test {
             self.ctx.in_test = true;
@@ -1108,7 +1114,7 @@ impl<'t> Lowerer<'t> {
             let semi = c
                 .child(c.child_count().saturating_sub(1))
                 .is_some_and(|x| x.kind_id() == k.semicolon);
-            if let Some(e) = self.kids(c).into_iter().next() {
+            if let Some(e) = self.first_kid(c) {
                 let s = self.lower_expr_stmt(e, last && !semi, self.span(c));
                 out.push(s);
             }
@@ -1716,7 +1722,7 @@ impl<'t> Lowerer<'t> {
             let inner = if kind == k.type_cast_expression {
                 self.field(n, k.f_value)
             } else {
-                self.kids(n).into_iter().next()
+                self.first_kid(n)
             };
             match inner {
                 Some(i) => self.lower_expr(i),
@@ -1743,7 +1749,7 @@ impl<'t> Lowerer<'t> {
                 Some(x) if x == k.op_minus => UnOp::Neg,
                 _ => UnOp::Other,
             };
-            match self.kids(n).into_iter().next() {
+            match self.first_kid(n) {
                 Some(o) => {
                     let operand = self.lower_expr(o);
                     self.add(Kind::Unary { op, operand }, sp)
@@ -1812,7 +1818,7 @@ impl<'t> Lowerer<'t> {
         {
             self.lower_loop(n)
         } else if kind == k.return_expression {
-            let v = self.kids(n).into_iter().next().map(|c| self.lower_expr(c));
+            let v = self.first_kid(n).map(|c| self.lower_expr(c));
             self.add(Kind::Return(v), sp)
         } else if kind == k.break_expression {
             let v = self
@@ -1903,7 +1909,7 @@ impl<'t> Lowerer<'t> {
                 || kind == k.try_expression
                 || kind == k.index_expression
             {
-                self.kids(cur).into_iter().next()
+                self.first_kid(cur)
             } else {
                 None
             };
@@ -2291,7 +2297,7 @@ impl<'t> Lowerer<'t> {
                         spread: false,
                     });
                 } else if kind == k.shorthand_field_initializer {
-                    let value = match self.kids(c).into_iter().next() {
+                    let value = match self.first_kid(c) {
                         Some(i) => self.lower_expr(i),
                         None => self.other_empty(c),
                     };
@@ -2301,7 +2307,7 @@ impl<'t> Lowerer<'t> {
                         spread: false,
                     });
                 } else if kind == k.base_field_initializer {
-                    let value = match self.kids(c).into_iter().next() {
+                    let value = match self.first_kid(c) {
                         Some(i) => self.lower_expr(i),
                         None => self.other_empty(c),
                     };
@@ -2464,7 +2470,7 @@ impl<'t> Lowerer<'t> {
         };
         self.pop_frame();
         let els = self.field(n, k.f_alternative).and_then(|e| {
-            let inner = self.kids(e).into_iter().next()?;
+            let inner = self.first_kid(e)?;
             Some(if inner.kind_id() == k.if_expression {
                 self.lower_expr(inner)
             } else {

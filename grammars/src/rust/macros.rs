@@ -408,8 +408,8 @@ impl Lowerer<'_> {
 impl Lowerer<'_> {
     /// The expression of a wrapper body's first statement.
     fn first_expr<'a>(&self, body: Node<'a>) -> Option<Node<'a>> {
-        let stmt = self.kids(body).into_iter().next()?;
-        self.kids(stmt).into_iter().next()
+        let stmt = self.first_kid(body)?;
+        self.first_kid(stmt)
     }
 }
 

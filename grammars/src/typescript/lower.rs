@@ -412,6 +412,12 @@ impl<'a> Lowerer<'a> {
             .collect()
     }
 
+    /// The first of [`Self::named_children`], without collecting them.
+    fn first_named<'t>(&self, n: Node<'t>) -> Option<Node<'t>> {
+        let mut c = n.walk();
+        n.named_children(&mut c).find(|x| !self.is_comment(*x))
+    }
+
     fn field<'t>(&self, n: Node<'t>, f: u16) -> Option<Node<'t>> {
         n.child_by_field_id(f)
     }
@@ -448,7 +454,7 @@ impl<'a> Lowerer<'a> {
         if id == self.k.instantiation_expression {
             return self.field(n, self.k.f_function);
         }
-        self.named_children(n).into_iter().next()
+        self.first_named(n)
     }
 
     /// Looks through parentheses, `as`, `satisfies`, `!` and `<T>e`.
@@ -667,7 +673,7 @@ impl<'a> Lowerer<'a> {
     /// The path of a type annotation that names an imported type.
     fn annotation_path(&self, ann: Node<'_>) -> Option<Path> {
         let t = if ann.kind_id() == self.k.type_annotation {
-            self.named_children(ann).into_iter().next()?
+            self.first_named(ann)?
         } else {
             ann
         };
@@ -681,7 +687,7 @@ impl<'a> Lowerer<'a> {
         for _ in 0..16 {
             let id = t.kind_id();
             if id == k.parenthesized_type || id == k.readonly_type {
-                t = self.named_children(t).into_iter().next()?;
+                t = self.first_named(t)?;
             } else if id == k.union_type {
                 let mut members = Vec::new();
                 let mut stack = vec![t];
@@ -820,7 +826,7 @@ impl<'a> Lowerer<'a> {
                         let local = self.text(part);
                         self.import_binding(local, module_path(&source), n);
                     } else if pid == k.namespace_import {
-                        if let Some(local) = self.named_children(part).into_iter().next() {
+                        if let Some(local) = self.first_named(part) {
                             let local = self.text(local);
                             self.import_binding(local, module_path(&source), n);
                         }
@@ -951,9 +957,9 @@ impl<'a> Lowerer<'a> {
         if n.kind_id() != k.expression_statement {
             return None;
         }
-        let e = self.named_children(n).into_iter().next()?;
+        let e = self.first_named(n)?;
         let (is_async, a) = if e.kind_id() == k.await_expression {
-            (true, self.named_children(e).into_iter().next()?)
+            (true, self.first_named(e)?)
         } else {
             (false, e)
         };
@@ -1069,7 +1075,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn lower_expr_stmt(&mut self, n: Node<'_>, out: &mut Vec<NodeId>) {
-        let Some(e) = self.named_children(n).into_iter().next() else {
+        let Some(e) = self.first_named(n) else {
             return;
         };
         if let Some(x) = self.lower_simple_stmt(e) {
@@ -1307,7 +1313,7 @@ impl<'a> Lowerer<'a> {
         };
         let then = self.lower_body(self.field(n, k.f_consequence), n);
         let els = self.field(n, k.f_alternative).map(|e| {
-            let stmt = self.named_children(e).into_iter().next();
+            let stmt = self.first_named(e);
             self.lower_body(stmt, e)
         });
         self.add(Kind::If { cond, then, els }, n)
@@ -1724,7 +1730,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn lower_decorator(&mut self, d: Node<'_>) -> Option<NodeId> {
-        let inner = self.named_children(d).into_iter().next()?;
+        let inner = self.first_named(d)?;
         Some(self.lower_expr(inner))
     }
 
@@ -1877,7 +1883,7 @@ impl<'a> Lowerer<'a> {
         {
             return None;
         }
-        let Some(inner) = self.named_children(n).into_iter().next() else {
+        let Some(inner) = self.first_named(n) else {
             return Some(self.add(Kind::Other(Vec::new()), n));
         };
         let e = self.lower_expr(inner);
@@ -2152,7 +2158,7 @@ impl<'a> Lowerer<'a> {
         for (i, a) in self.named_children(args).into_iter().enumerate() {
             let s = self.strip(a);
             if a.kind_id() == k.spread_element {
-                let inner = self.named_children(a).into_iter().next();
+                let inner = self.first_named(a);
                 let value = match inner {
                     Some(x) => self.lower_expr(x),
                     None => self.add(Kind::Other(Vec::new()), a),
@@ -2225,7 +2231,7 @@ impl<'a> Lowerer<'a> {
                             .add(Kind::Str(std::mem::take(&mut lit)), Span::new(s, e)),
                     );
                 }
-                if let Some(e) = self.named_children(part).into_iter().next() {
+                if let Some(e) = self.first_named(part) {
                     parts.push(self.lower_expr(e));
                 }
             }
@@ -2260,7 +2266,7 @@ impl<'a> Lowerer<'a> {
                     spread: false,
                 });
             } else if id == k.spread_element {
-                let value = match self.named_children(c).into_iter().next() {
+                let value = match self.first_named(c) {
                     Some(x) => self.lower_expr(x),
                     None => self.add(Kind::Other(Vec::new()), c),
                 };
@@ -2433,7 +2439,7 @@ impl<'a> Lowerer<'a> {
                         spread: false,
                     }
                 } else if cid == k.rest_pattern {
-                    let value = match self.named_children(c).into_iter().next() {
+                    let value = match self.first_named(c) {
                         Some(x) => self.lower_pattern(x),
                         None => self.add(Kind::Other(Vec::new()), c),
                     };
@@ -2466,7 +2472,7 @@ impl<'a> Lowerer<'a> {
                 .collect();
             self.add(Kind::Array(items), p)
         } else if id == k.rest_pattern {
-            match self.named_children(p).into_iter().next() {
+            match self.first_named(p) {
                 Some(x) => {
                     let inner = self.lower_pattern(x);
                     self.add(Kind::Spread(inner), p)
@@ -2515,7 +2521,7 @@ impl<'a> Lowerer<'a> {
                     items.push(self.lower_expr(v));
                 }
             } else if id == k.jsx_expression {
-                if let Some(e) = self.named_children(c).into_iter().next() {
+                if let Some(e) = self.first_named(c) {
                     items.push(self.lower_expr(e));
                 }
             } else if id == k.jsx_element || id == k.jsx_self_closing_element {
