@@ -87,6 +87,18 @@ impl Lexer<'_> {
         }
     }
 
+    /// A comment from here to `end`, recorded when it began a line.
+    fn comment_to(&mut self, end: usize) {
+        self.record(self.i, end);
+        self.i = end;
+    }
+
+    /// A comment from here to the end of the line.
+    fn line_comment(&mut self) {
+        let end = self.line_end(self.i);
+        self.comment_to(end);
+    }
+
     /// Whitespace other than a newline.
     fn blank(b: u8) -> bool {
         matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c)
@@ -105,11 +117,7 @@ impl Lexer<'_> {
                     self.i += 1;
                 }
                 b if Self::blank(b) => self.i += 1,
-                b'#' => {
-                    let end = self.line_end(self.i);
-                    self.record(self.i, end);
-                    self.i = end;
-                }
+                b'#' => self.line_comment(),
                 b'\\' => {
                     // A continuation line is not the start of a statement.
                     self.i += 1;
@@ -288,19 +296,14 @@ impl Lexer<'_> {
                     self.i += 1;
                 }
                 b if Self::blank(b) => self.i += 1,
-                b'/' if self.at(self.i + 1) == Some(b'/') => {
-                    let end = self.line_end(self.i);
-                    self.record(self.i, end);
-                    self.i = end;
-                }
+                b'/' if self.at(self.i + 1) == Some(b'/') => self.line_comment(),
                 b'/' if self.at(self.i + 1) == Some(b'*') => {
                     let end = self
                         .text
                         .get(self.i + 2..)
                         .and_then(|t| t.windows(2).position(|w| w == b"*/"))
                         .map_or(self.text.len(), |p| self.i + 2 + p + 2);
-                    self.record(self.i, end);
-                    self.i = end;
+                    self.comment_to(end);
                 }
                 b'/' => {
                     self.line_start = false;
@@ -452,15 +455,10 @@ impl Lexer<'_> {
                     self.i += 1;
                 }
                 b if Self::blank(b) => self.i += 1,
-                b'/' if self.at(self.i + 1) == Some(b'/') => {
-                    let end = self.line_end(self.i);
-                    self.record(self.i, end);
-                    self.i = end;
-                }
+                b'/' if self.at(self.i + 1) == Some(b'/') => self.line_comment(),
                 b'/' if self.at(self.i + 1) == Some(b'*') => {
                     let end = self.rust_block_comment(self.i);
-                    self.record(self.i, end);
-                    self.i = end;
+                    self.comment_to(end);
                 }
                 b'"' => {
                     self.line_start = false;
