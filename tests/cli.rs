@@ -398,3 +398,30 @@ fn help_documents_options_exit_codes_and_examples() {
         assert!(help.contains(expected), "missing {expected:?} in\n{help}");
     }
 }
+
+#[test]
+fn debug_prefilter_reports_parsed_bytes_per_language_and_rules_that_alone_admit_files() {
+    let dir = dir_with_finding();
+    // Only the Python HTTP rules have needles in `fetch.py`; `app.py` and
+    // `app.ts` mention nothing any rule looks for.
+    let out = faultline(dir.path(), &["debug", "prefilter", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("3 files ("), "{text}");
+    assert!(text.contains("1 would be parsed"), "{text}");
+    let fetch = "import requests\nrequests.get(url)\n".len() / 1024;
+    assert!(
+        text.contains(&format!("python     1 of 2 files parsed ({fetch} of")),
+        "{text}"
+    );
+    assert!(
+        text.contains("typescript 0 of 1 files parsed (0 of 0 KB)"),
+        "{text}"
+    );
+    // Several rules run on `fetch.py`: none of them alone admits it.
+    let alone = text
+        .split("rules that alone let files through (files, KB):\n")
+        .nth(1)
+        .unwrap();
+    assert!(alone.starts_with("needles that let the most"), "{text}");
+}

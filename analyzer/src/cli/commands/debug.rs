@@ -133,6 +133,11 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
     let mut alone: BTreeMap<(&str, &str, String), (usize, usize)> = BTreeMap::new();
     let mut parsed = 0usize;
     let (mut bytes_all, mut bytes_parsed) = (0usize, 0usize);
+    // Per language: files and bytes, seen and parsed.
+    let mut per_lang: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
+    // Files and bytes that only one rule lets through: what leaving the
+    // rule out would save.
+    let mut only_rule: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for path in paths {
         for entry in ignore::WalkBuilder::new(path).build().flatten() {
             let Some(lang) = Lang::from_path(entry.path()) else {
@@ -146,8 +151,20 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
             let sel = prefilter.select(lang.ir(), &bytes, is_test);
             parsed += usize::from(sel.parse);
             bytes_all += bytes.len();
+            let l = per_lang.entry(lang.ir().model_name()).or_default();
+            l[0] += 1;
+            l[1] += bytes.len();
             if sel.parse {
                 bytes_parsed += bytes.len();
+                l[2] += 1;
+                l[3] += bytes.len();
+            }
+            if let [i] = sel.rules.as_slice()
+                && let Some(r) = rules.get(*i)
+            {
+                let e = only_rule.entry(r.meta().id).or_default();
+                e.0 += 1;
+                e.1 += bytes.len();
             }
             for i in &sel.rules {
                 if let Some(r) = rules.get(*i) {
@@ -177,8 +194,24 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
         out,
         "{files} files ({bytes_all} bytes), {parsed} would be parsed ({bytes_parsed} bytes)"
     )?;
+    for (lang, [f, b, pf, pb]) in &per_lang {
+        writeln!(
+            out,
+            "  {lang:<10} {pf} of {f} files parsed ({} of {} KB)",
+            pb / 1024,
+            b / 1024
+        )?;
+    }
+    writeln!(out, "files each rule lets through:")?;
     for (rule, n) in &per_rule {
         writeln!(out, "  {n:>7}  {rule}")?;
+    }
+    let mut only_rule: Vec<_> = only_rule.into_iter().collect();
+    only_rule.sort_by_key(|r| std::cmp::Reverse(r.1.1));
+    writeln!(out, "rules that alone let files through (files, KB):")?;
+    for (rule, (n, b)) in &only_rule {
+        let kb = b / 1024;
+        writeln!(out, "  {n:>7} {kb:>7}  {rule}")?;
     }
     let mut clauses: Vec<_> = per_clause.into_iter().collect();
     clauses.sort_by_key(|c| std::cmp::Reverse(c.1));
