@@ -42,9 +42,11 @@ pub enum DebugCommand {
         #[arg(short, long, value_name = "N")]
         jobs: Option<NonZeroUsize>,
     },
-    /// Show what the content prefilter admits: per rule, how many files its
-    /// needles let through, the clauses that let the most through, and
-    /// those that alone let files through (what tightening them would save).
+    /// Show what the content prefilter admits: files and bytes parsed per
+    /// language; per rule, how many files its needles let through; the
+    /// clauses that let the most through; and the rules and clauses that
+    /// alone let files through (what leaving them out or tightening them
+    /// would save).
     Prefilter {
         /// Files and directories to look at.
         #[arg(value_name = "PATH", default_value = ".")]
