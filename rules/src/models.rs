@@ -26,6 +26,7 @@
 //! segment; `{a,b}` is either name; `..` is any number of segments (builder
 //! steps); a leading `<Type>` stands for any of that type's constructors.
 
+use crate::utils::listed;
 use foldhash::HashMap;
 use std::sync::OnceLock;
 
@@ -791,9 +792,7 @@ fn match_toks(toks: &[Tok], segs: &[Segment]) -> bool {
             None => false,
             Some((s, srest)) => {
                 s.called == *called
-                    && names
-                        .as_ref()
-                        .is_none_or(|ns| ns.iter().any(|w| w == s.name.as_str()))
+                    && names.as_ref().is_none_or(|ns| listed(ns, &s.name))
                     && match_toks(rest, srest)
             }
         },

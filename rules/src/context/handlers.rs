@@ -4,6 +4,7 @@
 //! parameters (axum, actix), route attributes (actix, rocket) and warp
 //! filter closures.
 
+use crate::utils::listed;
 use faultline_ir::{FuncId, FuncKind, Kind, Language, Module, NodeId};
 use foldhash::{HashMap, HashMapExt};
 
@@ -148,7 +149,7 @@ fn registered(m: &Module, model: &HandlerModel) -> Vec<FuncId> {
             && let Some(o) = object
             && segs(m, o)
                 .first()
-                .is_some_and(|s| model.filter_roots.iter().any(|w| w == s.name.as_str()))
+                .is_some_and(|s| listed(&model.filter_roots, &s.name))
         {
             for x in a {
                 take(x.value, &mut out);

@@ -4,6 +4,7 @@
 //! the framework models, and followed through local variables and same-file
 //! helpers that return them.
 
+use crate::utils::listed;
 use foldhash::{HashMap, HashMapExt};
 use std::cell::RefCell;
 
@@ -641,12 +642,7 @@ impl<'a> RequestFacts<'a> {
             Kind::Attr { name, .. } | Kind::Name(name) => name,
             _ => return None,
         };
-        self.model
-            .headers
-            .sso_settings
-            .iter()
-            .any(|w| w == name.as_str())
-            .then(|| "remote-user".to_string())
+        listed(&self.model.headers.sso_settings, name).then(|| "remote-user".to_string())
     }
 
     /// The model's header tables.

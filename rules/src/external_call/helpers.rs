@@ -1,5 +1,6 @@
 //! Shared logic of the external-call family.
 
+use crate::utils::listed;
 use faultline_ir::{Kind, Module, NodeId, Spread};
 
 use crate::Context;
@@ -75,7 +76,7 @@ pub fn timeout_at(cx: &Context<'_>, call: NodeId, path_from: usize, spec: &Timeo
         let s = segs(m, call);
         if s.iter()
             .skip(path_from)
-            .any(|seg| spec.builder.iter().any(|w| w == seg.name.as_str()))
+            .any(|seg| listed(&spec.builder, &seg.name))
         {
             return Timeout::Set;
         }
@@ -101,10 +102,9 @@ fn value_timeout(m: &Module, v: NodeId, spec: &TimeoutSpec) -> Timeout {
 pub fn used_with_step(cx: &Context<'_>, call: NodeId, steps: &[String]) -> bool {
     let m = cx.module;
     cx.uses().of(call).iter().any(|&(n, k)| {
-        segs(m, n).get(k + 1..).is_some_and(|rest| {
-            rest.iter()
-                .any(|s| steps.iter().any(|w| w == s.name.as_str()))
-        })
+        segs(m, n)
+            .get(k + 1..)
+            .is_some_and(|rest| rest.iter().any(|s| listed(steps, &s.name)))
     })
 }
 

@@ -1,3 +1,4 @@
+use crate::utils::listed;
 use faultline_ir::{Kind, Module, NodeId};
 use foldhash::{HashSet, HashSetExt};
 
@@ -259,7 +260,7 @@ fn client_timeout(cx: &Context<'_>, ctor: NodeId, len: usize, ty: &TypeModel) ->
         && segs(m, ctor)
             .iter()
             .take(len)
-            .any(|s| spec.builder.iter().any(|w| w == s.name.as_str()))
+            .any(|s| listed(&spec.builder, &s.name))
     {
         return Timeout::Set;
     }

@@ -1,3 +1,4 @@
+use crate::utils::listed;
 use faultline_ir::{FuncId, Kind, Module, NodeId, Spread};
 use foldhash::{HashSet, HashSetExt};
 
@@ -231,10 +232,10 @@ fn events_of(
                     events.push((start, Event::Escape, d));
                 }
             }
-            Some(next) if resp.status_checks.iter().any(|w| w == next.name.as_str()) => {
+            Some(next) if listed(&resp.status_checks, &next.name) => {
                 events.push((start, Event::Check, d));
             }
-            Some(next) if resp.body_reads.iter().any(|w| w == next.name.as_str()) => {
+            Some(next) if listed(&resp.body_reads, &next.name) => {
                 // The outermost node of this read (the call, not its callee).
                 if path.segments.len() != j + 1 || !reads_seen.insert(start) {
                     continue;

@@ -2,6 +2,7 @@
 //! path, reading the bounds and filters along its builder chain, and the
 //! SQL text it runs.
 
+use crate::utils::listed;
 use faultline_ir::{FuncId, Kind, Module, NodeId, Segment, Spread};
 
 use crate::Context;
@@ -146,8 +147,7 @@ pub fn bounded_later(cx: &Context<'_>, model: &QueryModel, call: NodeId) -> bool
     cx.uses().of(call).iter().any(|&(n, k)| {
         let s = segs(m, n);
         s.get(k + 1..).is_some_and(|rest| {
-            rest.iter()
-                .any(|seg| model.bounds.iter().any(|w| w == seg.name.as_str()))
+            rest.iter().any(|seg| listed(&model.bounds, &seg.name))
                 || rest
                     .iter()
                     .filter_map(|seg| seg.call)
@@ -218,7 +218,7 @@ fn filter_pairs(cx: &Context<'_>, q: &Query<'_>, s: &[Segment], to: usize) -> (V
         filter_calls.push(c);
     }
     for seg in s.get(..to).unwrap_or(&[]) {
-        if q.model.filters.iter().any(|w| w == seg.name.as_str())
+        if listed(&q.model.filters, &seg.name)
             && let Some(c) = seg.call
         {
             filter_calls.push(c);

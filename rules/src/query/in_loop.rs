@@ -1,3 +1,4 @@
+use crate::utils::listed;
 use faultline_ir::{Kind, LoopKind, Module, NodeId};
 use foldhash::{HashSet, HashSetExt};
 
@@ -270,8 +271,7 @@ fn exempt_iter(cx: &Context<'_>, lp: &LoopShape) -> bool {
     // A queryset or query that preloads relations.
     let s = segs(m, it);
     if let Some(q) = query_of(cx, it)
-        && s.iter()
-            .any(|x| q.model.preloads.iter().any(|w| w == x.name.as_str()))
+        && s.iter().any(|x| listed(&q.model.preloads, &x.name))
     {
         return true;
     }
@@ -370,10 +370,8 @@ fn run(cx: &Context<'_>, n: NodeId) -> Option<(String, String)> {
         // Past a step that ran the query (`in_bulk(..)`, `.all()`), the
         // value is its result, not a query.
         if s.len() > q.source_len + 1
-            && s.get(q.source_len..s.len() - 1).is_some_and(|mid| {
-                mid.iter()
-                    .any(|x| !model.steps.iter().any(|w| w == x.name.as_str()))
-            })
+            && s.get(q.source_len..s.len() - 1)
+                .is_some_and(|mid| mid.iter().any(|x| !listed(&model.steps, &x.name)))
         {
             return None;
         }
@@ -417,10 +415,8 @@ fn iterated_query(cx: &Context<'_>, it: NodeId) -> Option<(String, String)> {
     let q = query_of(cx, it)?;
     let s = segs(m, it);
     if !(q.model.iterate || q.model.listify)
-        || s.get(q.source_len..).is_some_and(|rest| {
-            rest.iter()
-                .any(|x| !q.model.steps.iter().any(|w| w == x.name.as_str()))
-        })
+        || s.get(q.source_len..)
+            .is_some_and(|rest| rest.iter().any(|x| !listed(&q.model.steps, &x.name)))
         || batched_filter(cx, &q, s)
     {
         return None;

@@ -1,3 +1,4 @@
+use crate::utils::listed;
 use faultline_ir::{Kind, LoopKind, NodeId};
 
 use crate::models::{Models, Table};
@@ -147,7 +148,7 @@ fn fetch_site(cx: &Context<'_>, id: NodeId) -> Option<Finding> {
     let fetches = if s.len() == q.source_len {
         q.model.source_fetches
     } else {
-        q.model.fetch.iter().any(|w| w == last.name.as_str())
+        listed(&q.model.fetch, &last.name)
     };
     if !fetches {
         return None;
@@ -205,10 +206,9 @@ fn lazy_query(cx: &Context<'_>, at: NodeId, query: NodeId, q: &Query<'_>) -> Opt
     if s.len() < q.source_len {
         return None;
     }
-    if s.get(q.source_len..).is_some_and(|rest| {
-        rest.iter()
-            .any(|x| q.model.fetch.iter().any(|w| w == x.name.as_str()))
-    }) {
+    if s.get(q.source_len..)
+        .is_some_and(|rest| rest.iter().any(|x| listed(&q.model.fetch, &x.name)))
+    {
         return None;
     }
     finding(cx, at, query, q, s, s.len())

@@ -2,6 +2,7 @@
 //! [`Classify`] for the data flow), how state is named, and which calls are
 //! made safe by their arguments.
 
+use crate::utils::listed;
 use faultline_ir::{FuncId, FuncKind, Kind, Language, Module, NodeId, Spread};
 use foldhash::{HashMap, HashMapExt};
 
@@ -57,9 +58,7 @@ impl Classify for StateModels<'_> {
         let st = candidates.into_iter().next()?;
         let (st, check) = st;
         let path = segs(m, call);
-        let locked = path
-            .iter()
-            .any(|s| st.locking.iter().any(|w| w == s.name.as_str()));
+        let locked = path.iter().any(|s| listed(&st.locking, &s.name));
         let mut o = Origin {
             read: call,
             source: Source::Model(st.kind),
@@ -327,7 +326,7 @@ pub fn is_safe(m: &Module, call: NodeId, st: &StateModel) -> bool {
     }
     for c in &calls {
         if let Some(Kind::Attr { name, .. }) = callee(m, *c).map(|x| m.kind(x))
-            && st.safe.iter().any(|w| w == name.as_str())
+            && listed(&st.safe, name)
             && args(m, *c).first().is_none_or(|a| truthy(a.value))
         {
             return true;
@@ -347,11 +346,7 @@ pub fn is_safe(m: &Module, call: NodeId, st: &StateModel) -> bool {
             {
                 found = true;
             }
-            Kind::Attr { name, .. } | Kind::Name(name)
-                if st.safe.iter().any(|w| w == name.as_str()) =>
-            {
-                found = true
-            }
+            Kind::Attr { name, .. } | Kind::Name(name) if listed(&st.safe, name) => found = true,
             _ => {}
         });
         if found {
@@ -371,7 +366,7 @@ pub fn acts(m: &Module, call: NodeId, st: &StateModel) -> bool {
     for _ in 0..12 {
         let Some(c) = cur else { break };
         if let Some(Kind::Attr { name, .. }) = callee(m, c).map(|x| m.kind(x))
-            && st.requires.iter().any(|w| w == name.as_str())
+            && listed(&st.requires, name)
             && !args(m, c)
                 .first()
                 .is_some_and(|a| matches!(m.kind(a.value), Kind::Bool(false)))

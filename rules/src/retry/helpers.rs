@@ -2,6 +2,7 @@
 //! retry, and telling operations that are safe to repeat from those that
 //! are not.
 
+use crate::utils::listed;
 use faultline_ir::{BinOp, FuncId, FuncKind, Kind, Language, LoopKind, Module, NodeId, Span};
 use foldhash::{HashMap, HashMapExt, HashSet};
 
@@ -195,9 +196,7 @@ pub fn direct_effect(cx: &Context<'_>, call: NodeId) -> Option<Effect> {
         return None;
     }
     let (kind, what, fix) = if let Some(model) = cx.models().effect(m.language, s) {
-        if s.iter()
-            .any(|seg| model.safe_steps.iter().any(|w| w == seg.name.as_str()))
-        {
+        if s.iter().any(|seg| listed(&model.safe_steps, &seg.name)) {
             return None;
         }
         if let Some(at) = model.sql_at {

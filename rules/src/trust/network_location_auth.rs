@@ -1,3 +1,4 @@
+use crate::utils::listed;
 use faultline_ir::{BinOp, Kind, NodeId};
 
 use crate::context::{RequestFacts, Source, SourceKind};
@@ -151,15 +152,15 @@ impl Rule for NetworkLocationAuth {
                     ) {
                         recv.filter(|r| is_location_constant(m, *r))
                             .and_then(|_| a.first().and_then(|x| location(x.value)))
-                    } else if loc.members.iter().any(|x| x == name) {
+                    } else if listed(&loc.members, name) {
                         recv.and_then(location)
-                    } else if loc.predicates.iter().any(|x| x == name) {
+                    } else if listed(&loc.predicates, name) {
                         a.iter().find_map(|x| location(x.value))
                     } else {
                         None
                     }
                 }
-                Kind::Attr { object, name } if loc.members.iter().any(|w| w == name.as_str()) => {
+                Kind::Attr { object, name } if listed(&loc.members, name) => {
                     let is_callee = m.parent(id).is_some_and(
                         |p| matches!(m.kind(p), Kind::Call { callee, .. } if *callee == id),
                     );

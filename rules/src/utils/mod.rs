@@ -32,6 +32,11 @@ pub fn strip_await(m: &Module, mut id: NodeId) -> NodeId {
     id
 }
 
+/// Whether `name` is one of a model's `list` of names.
+pub fn listed(list: &[String], name: &str) -> bool {
+    list.iter().any(|x| x == name)
+}
+
 /// The segments of a node's resolved path (empty if none).
 pub fn segs(m: &Module, id: NodeId) -> &[Segment] {
     m.path(id).map_or(&[], |p| p.segments.as_slice())

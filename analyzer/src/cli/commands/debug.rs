@@ -135,8 +135,8 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
     let mut alone: BTreeMap<(&str, &str, String), (usize, usize)> = BTreeMap::new();
     let mut parsed = 0usize;
     let (mut bytes_all, mut bytes_parsed) = (0usize, 0usize);
-    // Per language: files and bytes, seen and parsed.
-    let mut per_lang: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
+    // Per language: (files, bytes) seen, and (files, bytes) parsed.
+    let mut per_lang: BTreeMap<&str, [(usize, usize); 2]> = BTreeMap::new();
     // Files and bytes that only one rule lets through: what leaving the
     // rule out would save.
     let mut only_rule: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
@@ -153,13 +153,11 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
             let sel = prefilter.select(lang.ir(), &bytes, is_test);
             parsed += usize::from(sel.parse);
             bytes_all += bytes.len();
-            let l = per_lang.entry(lang.ir().model_name()).or_default();
-            l[0] += 1;
-            l[1] += bytes.len();
+            let [seen, parsed_here] = per_lang.entry(lang.ir().model_name()).or_default();
+            *seen = (seen.0 + 1, seen.1 + bytes.len());
             if sel.parse {
                 bytes_parsed += bytes.len();
-                l[2] += 1;
-                l[3] += bytes.len();
+                *parsed_here = (parsed_here.0 + 1, parsed_here.1 + bytes.len());
             }
             if let [i] = sel.rules.as_slice()
                 && let Some(r) = rules.get(*i)
@@ -196,7 +194,7 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
         out,
         "{files} files ({bytes_all} bytes), {parsed} would be parsed ({bytes_parsed} bytes)"
     )?;
-    for (lang, [f, b, pf, pb]) in &per_lang {
+    for (lang, [(f, b), (pf, pb)]) in &per_lang {
         writeln!(
             out,
             "  {lang:<10} {pf} of {f} files parsed ({} of {} KB)",
