@@ -1325,6 +1325,28 @@ impl Models {
         Some(out.normalized())
     }
 
+    /// The needles of the `[[calls]]` patterns whose model `keep` accepts,
+    /// as [`anchors`] gives them: a rule that acts only on some calls (those
+    /// with a timeout, a response, a promise) needs only their names.
+    ///
+    /// [`anchors`]: Models::anchors
+    pub fn call_anchors(
+        &self,
+        lang: Language,
+        keep: impl Fn(&CallModel) -> bool,
+    ) -> Option<Needles> {
+        let Some(lm) = self.lang(lang) else {
+            return Some(Needles::default());
+        };
+        let mut out = Needles::default();
+        for (ci, p) in lm.by_last.values().flatten() {
+            if lm.calls.get(*ci).is_some_and(&keep) {
+                out.push_all(p.anchor_groups()?);
+            }
+        }
+        Some(out.normalized())
+    }
+
     /// Every `[[state]]` pattern of a language with its role and kind, and
     /// the names a file must mention for it to match (as in [`anchors`]);
     /// `None` names when the pattern could match in any file.

@@ -64,6 +64,21 @@ impl Needles {
         self.clauses.push(groups);
     }
 
+    /// These needles, each clause also requiring one of `needles` (a
+    /// keyword the rule's logic cannot do without, such as `except`).
+    pub fn and_any<S: Into<String>>(mut self, needles: impl IntoIterator<Item = S>) -> Needles {
+        let group = normalize(needles.into_iter().map(Into::into).collect());
+        if group.is_empty() {
+            return Needles::default();
+        }
+        for c in &mut self.clauses {
+            c.push(group.clone());
+            c.sort();
+            c.dedup();
+        }
+        self.normalized()
+    }
+
     /// Adds every clause of `other`.
     pub fn extend(&mut self, other: Needles) {
         self.clauses.extend(other.clauses);
@@ -202,5 +217,35 @@ mod tests {
             ]
         );
         assert!(Needles::any(Vec::<String>::new()).is_empty());
+    }
+
+    #[test]
+    fn a_required_keyword_joins_every_clause() {
+        let mut n = Needles::any(["a"]);
+        n.push_all(vec![vec!["b".into()], vec!["c".into()]]);
+        let n = n.and_any(["x", "y"]);
+        let xy = vec!["x".to_string(), "y".to_string()];
+        assert_eq!(
+            n.clauses(),
+            [
+                vec![vec!["a".to_string()], xy.clone()],
+                vec![vec!["b".to_string()], vec!["c".to_string()], xy]
+            ]
+        );
+        // Requiring one of nothing: no clause can hold.
+        assert!(Needles::any(["a"]).and_any(Vec::<String>::new()).is_empty());
+    }
+
+    #[test]
+    fn call_needles_can_be_limited_to_the_calls_a_rule_acts_on() {
+        let m = crate::models::builtin();
+        let has = |n: &Needles, s: &str| n.clauses().iter().flatten().flatten().any(|x| x == s);
+        let all = m.anchors(Language::Python, Table::Calls).unwrap();
+        let timed = m
+            .call_anchors(Language::Python, |c| c.timeout.is_some())
+            .unwrap();
+        // `shutil.rmtree` is a call, but it takes no timeout.
+        assert!(has(&all, "shutil") && !has(&timed, "shutil"), "{timed:?}");
+        assert!(has(&timed, "requests"), "{timed:?}");
     }
 }

@@ -60,7 +60,15 @@ declare_rule! {
 
 impl Rule for FloatingPromise {
     fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
-        crate::external_call::helpers::needles(lang, models, &["async"])
+        // A same-file `async` function, or: in Python a spawned task, in
+        // JavaScript a call that returns a promise.
+        let mut out = if lang == Language::Python {
+            models.anchors(lang, crate::models::Table::Spawns)?
+        } else {
+            models.call_anchors(lang, |c| c.returns_promise)?
+        };
+        out.extend(crate::prefilter::Needles::any(["async"]));
+        Some(out.normalized())
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

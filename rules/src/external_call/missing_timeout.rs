@@ -68,7 +68,10 @@ declare_rule! {
 
 impl Rule for MissingTimeout {
     fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
-        crate::external_call::helpers::needles(lang, models, &[])
+        // Only calls whose model places a timeout, and client constructions.
+        let mut out = models.call_anchors(lang, |c| c.timeout.is_some())?;
+        out.extend(models.anchors(lang, crate::models::Table::Types)?);
+        Some(out.normalized())
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

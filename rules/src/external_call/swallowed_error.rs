@@ -69,7 +69,14 @@ declare_rule! {
 
 impl Rule for SwallowedError {
     fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
-        crate::external_call::helpers::needles(lang, models, &[])
+        let calls = crate::external_call::helpers::needles(lang, models, &[])?;
+        // Python swallows in an `except` or `contextlib.suppress`;
+        // JavaScript in a `catch` or an uninspected `Promise.allSettled`.
+        Some(match lang {
+            Language::Python => calls.and_any(["except", "suppress"]),
+            l if l.is_js_family() => calls.and_any(["catch", "allSettled"]),
+            _ => calls,
+        })
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

@@ -75,7 +75,8 @@ enum Event {
 
 impl Rule for UncheckedStatus {
     fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
-        crate::external_call::helpers::needles(lang, models, &[])
+        // Only calls that return a response and do not raise on its status.
+        models.call_anchors(lang, |c| c.response.is_some() && !c.raises_on_status)
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

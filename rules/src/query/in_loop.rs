@@ -93,13 +93,21 @@ declare_rule! {
 
 impl Rule for InLoop {
     fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
-        // One HTTP call per element is an N+1 too.
-        from_tables(
-            models,
-            lang,
-            &[Table::Queries, Table::Calls, Table::Types],
-            &[],
-        )
+        let mut out = from_tables(models, lang, &[Table::Queries], &[])?;
+        // One HTTP call, database query or cache read per element is an
+        // N+1 too.
+        out.extend(models.call_anchors(lang, |c| {
+            matches!(c.kind, CallKind::Http | CallKind::Db | CallKind::Cache)
+        })?);
+        // `cursor.execute("SELECT …")` per element.
+        for q in models
+            .queries(lang)
+            .iter()
+            .filter(|q| !q.cursor_execute.is_empty())
+        {
+            out.push_all(vec![q.cursor_execute.clone(), vec!["select".to_string()]]);
+        }
+        Some(out.normalized())
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META

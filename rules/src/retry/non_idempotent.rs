@@ -2,7 +2,7 @@ use faultline_ir::{FuncId, Kind, Module, NodeId, Span};
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::external_call::helpers::http_method;
-use crate::models::{EffectKind, RetryModel, RetryShape};
+use crate::models::{CallKind, EffectKind, RetryModel, RetryShape};
 use crate::models::{Models, Table};
 use crate::prefilter::from_tables;
 use crate::retry::helpers::{
@@ -106,7 +106,10 @@ declare_rule! {
 
 impl Rule for NonIdempotent {
     fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
-        from_tables(models, lang, &[Table::Effects, Table::Calls], &[])
+        // Every effect is a modeled one or an HTTP call.
+        let mut out = from_tables(models, lang, &[Table::Effects], &[])?;
+        out.extend(models.call_anchors(lang, |c| c.kind == CallKind::Http)?);
+        Some(out.normalized())
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
