@@ -2,7 +2,9 @@ use faultline_ir::{Handler, Kind, Language, Module, NodeId};
 
 use crate::external_call::helpers::{contains_external_call, external_call, is_write};
 use crate::models::Models;
-use crate::utils::{args, call_label, call_name, in_test_code, receiver, segs, strip_await};
+use crate::utils::{
+    args, call_label, call_name, in_test_code, listed, receiver, segs, strip_await,
+};
 use crate::{Context, Finding, Level, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -11,7 +13,8 @@ declare_rule! {
     /// cache) that are caught or discarded with nothing done about them: an
     /// `except` that only passes or returns a default, an empty `catch`, a
     /// `.catch(() => {})`, a Rust `let _ =` or `.ok();` on the call's
-    /// `Result`.
+    /// `Result`, or `.unwrap_or_default()` on it or on the read of its
+    /// response's body (`resp.text().await.unwrap_or_default()`).
     ///
     /// ## Why is this bad?
     /// The failure still happened; now nobody knows. The order is not
@@ -297,7 +300,7 @@ impl SwallowedError {
         if call_name(m, recv) == Some("ok") {
             recv = receiver(m, recv)?;
         }
-        let call = discarded_result(cx, recv)?;
+        let call = discarded_result(cx, recv).or_else(|| body_read(cx, recv))?;
         Some(
             Finding::new(
                 &Self::META,
@@ -322,6 +325,27 @@ fn discarded_result(cx: &Context<'_>, v: NodeId) -> Option<NodeId> {
     }
     let hit = external_call(cx, cur)?;
     (hit.model.fallible && !hit.model.cleanup).then_some(cur)
+}
+
+/// The read of the body of an external call's response that `v` is
+/// (`resp.text().await`, `resp` bound to a `reqwest` send), looking
+/// through `.await`: the body arrives over the network after the status
+/// and can fail on its own.
+fn body_read(cx: &Context<'_>, v: NodeId) -> Option<NodeId> {
+    let m = cx.module;
+    let mut cur = v;
+    while let Kind::Await(e) = m.kind(cur) {
+        cur = *e;
+    }
+    let (read, sent) = segs(m, cur).split_last()?;
+    if read.call != Some(cur) {
+        return None;
+    }
+    let hit = cx.models().call(m.language, sent)?;
+    let response = cx
+        .models()
+        .response(m.language, hit.model.response.as_deref()?)?;
+    listed(&response.body_reads, &read.name).then_some(cur)
 }
 
 /// Whether the handler catches failures of external calls: bare, broad, or
