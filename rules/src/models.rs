@@ -1300,7 +1300,7 @@ impl Models {
             return Some(Needles::default());
         };
         let patterns: Vec<&Pattern> = match table {
-            Table::Calls => lm.by_last.values().flatten().map(|(_, p)| p).collect(),
+            Table::Calls => return self.call_anchors(lang, |_| true),
             Table::Types => lm.type_patterns.iter().map(|(_, p)| p).collect(),
             Table::Spawns => lm.spawns.iter().collect(),
             Table::State => lm.state.iter().flat_map(|(_, ps)| ps).collect(),

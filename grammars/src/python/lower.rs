@@ -639,7 +639,7 @@ impl<'a> Lowerer<'a> {
             Tag::Import | Tag::ImportFrom => self.import(n),
             Tag::FutureImport => self.add(Kind::Other(Vec::new()), n),
             Tag::Global => self.global_statement(n),
-            Tag::Identifier => self.add(Kind::Name(self.text(n).to_string().into()), n),
+            Tag::Identifier => self.add(Kind::Name(self.text(n).into()), n),
             Tag::Attribute => self.attribute(n),
             Tag::DottedName => self.dotted_name(n),
             Tag::Subscript => self.subscript(n),
@@ -716,15 +716,9 @@ impl<'a> Lowerer<'a> {
         let object = self.lower_field(n, self.k.f_object);
         let name = self
             .field(n, self.k.f_attribute)
-            .map(|a| self.text(a).to_string())
+            .map(|a| self.text(a).into())
             .unwrap_or_default();
-        self.add(
-            Kind::Attr {
-                object,
-                name: name.into(),
-            },
-            n,
-        )
+        self.add(Kind::Attr { object, name }, n)
     }
 
     /// The first named child lowered, or an empty `Other` at `n`.
@@ -803,7 +797,7 @@ impl<'a> Lowerer<'a> {
     fn case_pattern(&mut self, n: Node<'_>) -> NodeId {
         match self.named(n).as_slice() {
             [one] => self.lower(*one),
-            [] => self.add(Kind::Name("_".to_string().into()), n),
+            [] => self.add(Kind::Name("_".into()), n),
             _ => self.other_children(n),
         }
     }
@@ -1319,7 +1313,7 @@ impl<'a> Lowerer<'a> {
         let parts = self.named(n);
         let mut cur: Option<NodeId> = None;
         for p in parts {
-            let name = self.text(p).to_string();
+            let name = self.text(p);
             let s = Span::new(n.start_byte(), p.end_byte());
             cur = Some(match cur {
                 None => self.m.add(Kind::Name(name.into()), s),

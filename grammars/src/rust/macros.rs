@@ -383,7 +383,7 @@ impl Lowerer<'_> {
                 let start = base + i + 1 + lead;
                 let s = Span::new(start, start + arg.len());
                 let p = self.resolve(arg);
-                let id = self.add(Kind::Name(arg.to_string().into()), s);
+                let id = self.add(Kind::Name(arg.into()), s);
                 if let Some(node) = self.m.nodes.get_mut(id.0 as usize) {
                     node.path = p;
                 }

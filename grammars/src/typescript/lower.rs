@@ -1929,7 +1929,7 @@ impl<'a> Lowerer<'a> {
             || id == k.private_property_identifier
             || id == k.import
         {
-            Kind::Name(self.text(n).to_string().into())
+            Kind::Name(self.text(n).into())
         } else if id == k.regex {
             Kind::Other(Vec::new())
         } else {
@@ -1965,7 +1965,7 @@ impl<'a> Lowerer<'a> {
 
     fn lower_name(&mut self, n: Node<'_>) -> NodeId {
         let name = self.text(n);
-        let id = self.add(Kind::Name(name.to_string().into()), n);
+        let id = self.add(Kind::Name(name.into()), n);
         match self.lookup(name) {
             Found::Path(p) => self.set_path(id, Some(p)),
             Found::Func(k) => {

@@ -318,13 +318,17 @@ impl SwallowedError {
 /// The external call whose `Result` `v` is (looking through `.await`, not
 /// through `?`), unless it is a best-effort cleanup.
 fn discarded_result(cx: &Context<'_>, v: NodeId) -> Option<NodeId> {
-    let m = cx.module;
-    let mut cur = v;
-    while let Kind::Await(e) = m.kind(cur) {
-        cur = *e;
-    }
+    let cur = awaited_value(cx.module, v);
     let hit = external_call(cx, cur)?;
     (hit.model.fallible && !hit.model.cleanup).then_some(cur)
+}
+
+/// `v` without its `.await`s (not through `?`, which propagates the error).
+fn awaited_value(m: &Module, mut v: NodeId) -> NodeId {
+    while let Kind::Await(e) = m.kind(v) {
+        v = *e;
+    }
+    v
 }
 
 /// The read of the body of an external call's response that `v` is
@@ -333,10 +337,7 @@ fn discarded_result(cx: &Context<'_>, v: NodeId) -> Option<NodeId> {
 /// and can fail on its own.
 fn body_read(cx: &Context<'_>, v: NodeId) -> Option<NodeId> {
     let m = cx.module;
-    let mut cur = v;
-    while let Kind::Await(e) = m.kind(cur) {
-        cur = *e;
-    }
+    let cur = awaited_value(m, v);
     let (read, sent) = segs(m, cur).split_last()?;
     if read.call != Some(cur) {
         return None;
