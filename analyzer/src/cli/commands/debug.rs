@@ -51,6 +51,10 @@ pub enum DebugCommand {
         /// Files and directories to look at.
         #[arg(value_name = "PATH", default_value = ".")]
         paths: Vec<PathBuf>,
+        /// Print only the files that would be parsed, one a line: the path, a
+        /// tab, and the rules that would run on it (comma-separated).
+        #[arg(long)]
+        list: bool,
     },
 }
 
@@ -77,7 +81,7 @@ pub fn run(args: &DebugArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> 
             )?;
             Ok(ExitStatus::Success)
         }
-        DebugCommand::Prefilter { paths } => prefilter_report(paths, out),
+        DebugCommand::Prefilter { paths, list } => prefilter_report(paths, *list, out),
         DebugCommand::Ir { file } => {
             let lang = Lang::from_path(file)
                 .with_context(|| format!("{}: not a file faultline parses", file.display()))?;
@@ -123,7 +127,11 @@ pub fn run(args: &DebugArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> 
     }
 }
 
-fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+fn prefilter_report(
+    paths: &[PathBuf],
+    list: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
     use std::collections::BTreeMap;
     let rules = faultline_rules::all_rules();
     let prefilter = Prefilter::new(rules, faultline_rules::models::builtin());
@@ -155,6 +163,17 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
             bytes_all += bytes.len();
             let [seen, parsed_here] = per_lang.entry(lang.ir().model_name()).or_default();
             *seen = (seen.0 + 1, seen.1 + bytes.len());
+            if list {
+                if sel.parse {
+                    let ids: Vec<&str> = sel
+                        .rules
+                        .iter()
+                        .filter_map(|i| rules.get(*i).map(|r| r.meta().id))
+                        .collect();
+                    writeln!(out, "{}\t{}", entry.path().display(), ids.join(","))?;
+                }
+                continue;
+            }
             if sel.parse {
                 bytes_parsed += bytes.len();
                 *parsed_here = (parsed_here.0 + 1, parsed_here.1 + bytes.len());
@@ -189,6 +208,9 @@ fn prefilter_report(paths: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Ex
                 }
             }
         }
+    }
+    if list {
+        return Ok(ExitStatus::Success);
     }
     writeln!(
         out,
