@@ -8,4 +8,4 @@ pub mod model;
 pub mod sources;
 
 pub use handlers::mark_handlers;
-pub use sources::{RequestFacts, Source, SourceKind};
+pub use sources::{RequestFacts, Source, SourceKind, root_needles};

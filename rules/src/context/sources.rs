@@ -89,6 +89,44 @@ pub struct RequestFacts<'a> {
     mapped: RefCell<HashMap<FuncId, Option<Source>>>,
 }
 
+/// What a file must contain for any expression of it to be a request
+/// source: the name or type of a request parameter, an extractor or
+/// header-map type, a parameter decorator or header default, or the
+/// package of a request global, an address call or a header source. Every
+/// source is read from one of these roots ([`RequestFacts::source`]), in
+/// the same function or through locals and same-file helpers that start at
+/// one.
+pub fn root_needles(model: &ContextModel) -> Vec<String> {
+    use crate::prefilter::{path_needle, pieces};
+    let req = &model.request;
+    let mut out: Vec<String> = Vec::new();
+    for t in req
+        .param_types
+        .iter()
+        .chain(&req.address_param_types)
+        .chain(&req.header_map_types)
+    {
+        out.extend(pieces(t).last().map(str::to_string));
+    }
+    out.extend(req.params.iter().cloned());
+    out.extend(
+        req.address_param_decorators
+            .iter()
+            .chain(&req.header_param_decorators)
+            .cloned(),
+    );
+    for p in req
+        .globals
+        .iter()
+        .chain(&req.address_calls)
+        .chain(&req.header_sources)
+        .chain(&req.header_params)
+    {
+        out.extend(path_needle(p).map(str::to_string));
+    }
+    crate::prefilter::normalize(out)
+}
+
 impl<'a> RequestFacts<'a> {
     /// Computes the facts of a file.
     pub fn new(cx: &Context<'a>) -> RequestFacts<'a> {
@@ -882,6 +920,26 @@ fn is_negative(m: &Module, id: NodeId) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn root_needles_name_every_kind_of_request_root() {
+        let m = crate::models::builtin();
+        let roots = |l| root_needles(m.request_context(l));
+        let py = roots(faultline_ir::Language::Python);
+        // A parameter name, a parameter type, a request global's package
+        // and a header default.
+        for n in ["request", "HttpRequest", "flask", "fastapi"] {
+            assert!(py.iter().any(|x| x == n), "{n}: {py:?}");
+        }
+        let ts = roots(faultline_ir::Language::TypeScript);
+        for n in ["req", "ctx", "NextRequest", "Ip"] {
+            assert!(ts.iter().any(|x| x == n), "{n}: {ts:?}");
+        }
+        let rs = roots(faultline_ir::Language::Rust);
+        for n in ["ConnectInfo", "SocketAddr", "HeaderMap", "warp"] {
+            assert!(rs.iter().any(|x| x == n), "{n}: {rs:?}");
+        }
+    }
 
     #[test]
     fn chains_match_with_header_capture() {

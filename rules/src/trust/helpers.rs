@@ -187,6 +187,51 @@ pub fn last_name(m: &Module, id: NodeId) -> Option<&str> {
     }
 }
 
+/// Names that are a loopback address by themselves.
+const LOOPBACK_LITERALS: &[&str] = &["localhost", "::1", "0:0:0:0:0:0:0:1"];
+
+/// Endings of internal host names.
+const INTERNAL_SUFFIXES: &[&str] = &[
+    ".internal",
+    ".local",
+    ".localhost",
+    ".svc",
+    ".cluster.local",
+    ".lan",
+    ".corp",
+    ".intranet",
+];
+
+/// Words of which an allowlist's name has one about addresses
+/// ([`ADDRESS_WORDS`]) and one about being a list of trusted ones.
+const ALLOWLIST_WORDS: &[&str] = &[
+    "allow",
+    "whitelist",
+    "white_list",
+    "trusted",
+    "internal",
+    "private",
+    "admin",
+    "safe",
+    "permitted",
+    "local",
+    "_ips",
+    "ips",
+    "ranges",
+    "networks",
+    "subnets",
+    "cidrs",
+];
+
+/// Words of which an allowlist's name has one about addresses.
+const ADDRESS_WORDS: &[&str] = &[
+    "ip", "addr", "cidr", "network", "subnet", "range", "host", "internal", "local", "private",
+];
+
+/// First numbers of the byte arrays [`is_location_constant`] takes for a
+/// private or loopback address (`[127, 0, 0, 1]`).
+const ADDRESS_BYTES: &[&str] = &["127", "10", "192", "172"];
+
 /// Whether a string is a loopback, private, link-local or internal address
 /// or name, a CIDR, or any IP literal.
 pub fn is_location_literal(s: &str) -> bool {
@@ -194,22 +239,10 @@ pub fn is_location_literal(s: &str) -> bool {
     if s.is_empty() {
         return false;
     }
-    if ["localhost", "::1", "0:0:0:0:0:0:0:1"].contains(&s.as_str()) {
+    if LOOPBACK_LITERALS.contains(&s.as_str()) {
         return true;
     }
-    if [
-        ".internal",
-        ".local",
-        ".localhost",
-        ".svc",
-        ".cluster.local",
-        ".lan",
-        ".corp",
-        ".intranet",
-    ]
-    .iter()
-    .any(|x| s.ends_with(x))
-    {
+    if INTERNAL_SUFFIXES.iter().any(|x| s.ends_with(x)) {
         return true;
     }
     let ipish = s
@@ -231,32 +264,7 @@ pub fn is_allowlist_name(name: &str) -> bool {
     {
         return false;
     }
-    let about_address = [
-        "ip", "addr", "cidr", "network", "subnet", "range", "host", "internal", "local", "private",
-    ]
-    .iter()
-    .any(|w| n.contains(w));
-    let listy = [
-        "allow",
-        "whitelist",
-        "white_list",
-        "trusted",
-        "internal",
-        "private",
-        "admin",
-        "safe",
-        "permitted",
-        "local",
-        "_ips",
-        "ips",
-        "ranges",
-        "networks",
-        "subnets",
-        "cidrs",
-    ]
-    .iter()
-    .any(|w| n.contains(w));
-    about_address && listy
+    ADDRESS_WORDS.iter().any(|w| n.contains(w)) && ALLOWLIST_WORDS.iter().any(|w| n.contains(w))
 }
 
 /// Whether an expression is a network-location constant: a literal address
@@ -281,7 +289,7 @@ fn location_constant(m: &Module, id: NodeId, depth: usize) -> bool {
                 // `[127, 0, 0, 1]`, `[10, 0, 0, 5]`
                 || items.len() == 4
                     && items.iter().all(|i| matches!(m.kind(*i), Kind::Num(_)))
-                    && items.first().is_some_and(|i| matches!(m.kind(*i), Kind::Num(n) if ["127", "10", "192", "172"].contains(&n.as_str())))
+                    && items.first().is_some_and(|i| matches!(m.kind(*i), Kind::Num(n) if ADDRESS_BYTES.contains(&n.as_str())))
         }
         Kind::Object { entries, .. } => entries.iter().any(|e| constant(e.value)),
         Kind::Name(n) => is_allowlist_name(n) || iterates_allowlist(m, id, n, depth + 1),
@@ -923,6 +931,40 @@ pub fn location_needles(lang: Language, models: &crate::models::Models) -> Vec<S
     prefilter::normalize(out)
 }
 
+/// What a file must also contain for `network-location-auth` to report in
+/// it: a network-location constant ([`is_location_constant`]) or a location
+/// predicate of the trust model. A constant is written as a loopback name,
+/// an internal suffix, a string starting with a digit (an IP literal, a
+/// CIDR) or with `fc`/`fd` (an IPv6 unique-local address), a byte array
+/// starting with a private first byte, or a name with an allowlist word;
+/// all are matched anywhere (`ALLOWED_IPS` holds `allow`).
+pub fn location_constant_needles(lang: Language) -> Vec<String> {
+    let loc = &model(lang).location;
+    let mut out: Vec<String> = Vec::new();
+    for w in LOOPBACK_LITERALS
+        .iter()
+        .chain(INTERNAL_SUFFIXES)
+        .chain(ALLOWLIST_WORDS)
+    {
+        out.push(format!("*{w}"));
+    }
+    // A string literal's first character follows its opening quote (a
+    // Rust raw string's too: `r#"10.0.0.1"#`).
+    for quote in ['"', '\'', '`'] {
+        for first in ('0'..='9')
+            .map(String::from)
+            .chain(["fc".into(), "fd".into()])
+        {
+            out.push(format!("*{quote}{first}"));
+        }
+    }
+    for b in ADDRESS_BYTES {
+        out.push(format!("*{b},"));
+    }
+    out.extend(loc.members.iter().chain(&loc.predicates).cloned());
+    prefilter::normalize(out)
+}
+
 /// Needles of `caller-asserted-identity`: the identity and SSO header names
 /// and the settings that name an SSO header (a project's own included).
 pub fn identity_needles(lang: Language, models: &crate::models::Models) -> Vec<String> {
@@ -938,6 +980,48 @@ pub fn identity_needles(lang: Language, models: &crate::models::Models) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether one of `needles` occurs in `code` as the prefilter looks for
+    /// it (a `*` needle anywhere; the others are identifiers here, checked
+    /// as substrings, which can only say yes more often).
+    fn mentions(needles: &[String], code: &str) -> bool {
+        let code = code.to_ascii_lowercase();
+        needles
+            .iter()
+            .any(|n| code.contains(&n.trim_start_matches('*').to_ascii_lowercase()))
+    }
+
+    #[test]
+    fn every_location_constant_is_written_with_a_needle() {
+        for (lang, code) in [
+            (Language::Python, r#"ip == "10.0.0.5""#),
+            (Language::Python, "host in ('localhost',)"),
+            (Language::Python, "ip in settings.TRUSTED_PROXY_IPS"),
+            (Language::Python, "ip_address(ip).is_private"),
+            (Language::Python, "ip == '::1'"),
+            (Language::TypeScript, "req.ip === `203.0.113.7`"),
+            (Language::TypeScript, "host.endsWith('.svc.cluster.local')"),
+            (Language::TypeScript, "ip.startsWith('FD00:')"),
+            (Language::TypeScript, "isInSubnet(req.ip, range)"),
+            (Language::Rust, "addr.ip() == IpAddr::from([10, 0, 0, 1])"),
+            (Language::Rust, "!addr.ip().is_loopback()"),
+            (Language::Rust, r##"host == r#"1.2.3.4"#"##),
+        ] {
+            assert!(
+                mentions(&location_constant_needles(lang), code),
+                "{lang:?}: {code}"
+            );
+        }
+        // The literals and names the rule takes for constants.
+        for s in ["10.0.0.5", "localhost", "::1", "fd00::1", "api.internal"] {
+            assert!(is_location_literal(s), "{s}");
+        }
+        assert!(is_allowlist_name("TRUSTED_PROXY_IPS"));
+        assert!(!mentions(
+            &location_constant_needles(Language::Python),
+            "if request.host == expected_host: pass"
+        ));
+    }
 
     #[test]
     fn dotted_comparisons_match_replacing_colons() {

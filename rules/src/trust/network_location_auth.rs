@@ -88,9 +88,13 @@ const HELP: &str = "authenticate the caller (a session, a signed service token, 
 
 impl Rule for NetworkLocationAuth {
     fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
-        Some(crate::prefilter::Needles::any(
-            crate::trust::helpers::location_needles(lang, models),
-        ))
+        // A report needs a location read, from a request root, and a
+        // location constant or predicate to compare it with.
+        Some(
+            crate::prefilter::Needles::any(crate::trust::helpers::location_needles(lang, models))
+                .and_any(crate::context::root_needles(models.request_context(lang)))
+                .and_any(crate::trust::helpers::location_constant_needles(lang)),
+        )
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
