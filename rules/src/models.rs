@@ -1310,7 +1310,7 @@ impl Models {
                 .flat_map(|(_, ps)| ps)
                 .chain(&lm.retry_enablers)
                 .collect(),
-            Table::Effects => lm.effects.iter().flat_map(|(_, ps)| ps).collect(),
+            Table::Effects => return self.effect_anchors(lang, |_| true),
             Table::Queries => lm
                 .query_sources
                 .iter()
@@ -1342,6 +1342,29 @@ impl Models {
         for (ci, p) in lm.by_last.values().flatten() {
             if lm.calls.get(*ci).is_some_and(&keep) {
                 out.push_all(p.anchor_groups()?);
+            }
+        }
+        Some(out.normalized())
+    }
+
+    /// The needles of the `[[effects]]` patterns whose model `keep` accepts,
+    /// as [`anchors`] gives them.
+    ///
+    /// [`anchors`]: Models::anchors
+    pub fn effect_anchors(
+        &self,
+        lang: Language,
+        keep: impl Fn(&EffectModel) -> bool,
+    ) -> Option<Needles> {
+        let Some(lm) = self.lang(lang) else {
+            return Some(Needles::default());
+        };
+        let mut out = Needles::default();
+        for (e, ps) in &lm.effects {
+            if keep(e) {
+                for p in ps {
+                    out.push_all(p.anchor_groups()?);
+                }
             }
         }
         Some(out.normalized())

@@ -248,4 +248,38 @@ mod tests {
         assert!(has(&all, "shutil") && !has(&timed, "shutil"), "{timed:?}");
         assert!(has(&timed, "requests"), "{timed:?}");
     }
+
+    #[test]
+    fn a_driver_statement_is_a_retried_effect_only_with_insert_or_update() {
+        let m = crate::models::builtin();
+        let rule = crate::all_rules()
+            .iter()
+            .find(|r| r.meta().id == "retry/non-idempotent")
+            .unwrap();
+        let n = rule.needles(Language::TypeScript, m).unwrap();
+        let with = |s: &str| {
+            n.clauses()
+                .iter()
+                .filter(|c| c.iter().any(|g| g.iter().any(|x| x == s)))
+                .collect::<Vec<_>>()
+        };
+        // `..query()` runs SQL: it needs a write statement in the file.
+        let query = with("query");
+        assert!(!query.is_empty(), "{n:?}");
+        for c in query {
+            assert!(
+                c.iter().any(|g| g.contains(&"*insert".to_string())),
+                "{c:?}"
+            );
+        }
+        // A payment needs no statement.
+        let stripe = with("stripe");
+        assert!(!stripe.is_empty(), "{n:?}");
+        assert!(
+            stripe
+                .iter()
+                .all(|c| !c.iter().any(|g| g.contains(&"*insert".to_string()))),
+            "{stripe:?}"
+        );
+    }
 }

@@ -2,9 +2,8 @@ use faultline_ir::{FuncId, Kind, Module, NodeId, Span};
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::external_call::helpers::http_method;
+use crate::models::Models;
 use crate::models::{CallKind, EffectKind, RetryModel, RetryShape};
-use crate::models::{Models, Table};
-use crate::prefilter::from_tables;
 use crate::retry::helpers::{
     ClientId, Construct, Effect, Functions, Region, callable_roots, callee_text, calls_parameter,
     client_of, condition_safe, direct_effect, effect_of, enabled, find_arg, param_named,
@@ -106,8 +105,15 @@ declare_rule! {
 
 impl Rule for NonIdempotent {
     fn needles(&self, lang: Language, models: &Models) -> Option<crate::prefilter::Needles> {
-        // Every effect is a modeled one or an HTTP call.
-        let mut out = from_tables(models, lang, &[Table::Effects], &[])?;
+        // Every effect is a modeled one or an HTTP call. A statement run
+        // through a driver (`sql_at`) repeats badly only as an `INSERT`
+        // or an `UPDATE`, written in the file (`direct_effect`).
+        let mut out = models.effect_anchors(lang, |e| e.sql_at.is_none())?;
+        out.extend(
+            models
+                .effect_anchors(lang, |e| e.sql_at.is_some())?
+                .and_any(["*insert", "*update"]),
+        );
         out.extend(models.call_anchors(lang, |c| c.kind == CallKind::Http)?);
         Some(out.normalized())
     }
