@@ -424,4 +424,18 @@ fn debug_prefilter_reports_parsed_bytes_per_language_and_rules_that_alone_admit_
         .nth(1)
         .unwrap();
     assert!(alone.starts_with("needles that let the most"), "{text}");
+    // `--list`: the admitted file alone, with the rules that run on it.
+    let out = faultline(dir.path(), &["debug", "prefilter", "--list", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    let (path, rules) = lines[0].split_once('\t').unwrap();
+    assert!(path.ends_with("fetch.py"), "{text}");
+    assert!(
+        rules
+            .split(',')
+            .any(|r| r == "external-call/missing-timeout"),
+        "{text}"
+    );
 }
