@@ -875,23 +875,43 @@ fn longest_piece(s: &str) -> Option<&str> {
 
 /// Needles of `tls-verification-disabled`: the flags, values, calls,
 /// environment variables and verifier hooks that turn verification off.
+/// A package's own flag (`ssl=False` of `aiohttp`) needs the package too:
+/// see [`tls_package_flags`].
 pub fn tls_needles(lang: Language) -> Vec<String> {
     let tls = &model(lang).tls;
     let mut out: Vec<String> = Vec::new();
     for s in tls
         .flags
         .iter()
-        .chain(tls.package_flags.iter().filter_map(|pf| pf.get(1)))
         .chain(&tls.env_vars)
         .chain(&tls.verifiers)
         .chain(&tls.insecure_flags)
     {
         out.extend(prefilter::pieces(s).map(str::to_string));
     }
+    // Every segment of a resolved path is written in the file: the longest
+    // (`CERT_NONE`, `_create_unverified_context`, `SslVerifyMode`) is
+    // rarer than the package (`ssl`, `openssl`) that most files import for
+    // other reasons.
     for s in tls.none_values.iter().chain(&tls.unverified_calls) {
-        out.extend(prefilter::path_needle(s).map(str::to_string));
+        out.extend(longest_piece(s).map(str::to_string));
     }
     prefilter::normalize(out)
+}
+
+/// The flags that turn verification off only on one package's calls, as
+/// needle clauses: the package (the root of the call's resolved path, so
+/// written in the file) and the flag.
+pub fn tls_package_flags(lang: Language) -> Vec<Vec<Vec<String>>> {
+    model(lang)
+        .tls
+        .package_flags
+        .iter()
+        .filter_map(|pf| match pf.as_slice() {
+            [package, flag, ..] => Some(vec![vec![package.clone()], vec![flag.clone()]]),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Needles of `unverified-token`: the token libraries' decode calls and the
@@ -989,6 +1009,22 @@ mod tests {
         needles
             .iter()
             .any(|n| code.contains(&n.trim_start_matches('*').to_ascii_lowercase()))
+    }
+
+    #[test]
+    fn tls_needles_name_the_rare_piece_and_pair_package_flags() {
+        let py = tls_needles(Language::Python);
+        // `ssl.CERT_NONE` needs `CERT_NONE`; `ssl` alone (imported by
+        // any file that opens a socket) admits nothing.
+        assert!(py.iter().any(|n| n == "CERT_NONE"), "{py:?}");
+        assert!(!py.iter().any(|n| n == "ssl"), "{py:?}");
+        // `ssl=False` counts only on aiohttp's calls.
+        assert_eq!(
+            tls_package_flags(Language::Python),
+            [vec![vec!["aiohttp".to_string()], vec!["ssl".to_string()]]]
+        );
+        let rs = tls_needles(Language::Rust);
+        assert!(rs.iter().any(|n| n == "SslVerifyMode"), "{rs:?}");
     }
 
     #[test]

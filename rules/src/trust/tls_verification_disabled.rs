@@ -72,9 +72,11 @@ const HELP: &str = "keep verification on; for a private CA pass its bundle (`ver
 
 impl Rule for TlsVerificationDisabled {
     fn needles(&self, lang: Language, _models: &Models) -> Option<crate::prefilter::Needles> {
-        Some(crate::prefilter::Needles::any(
-            crate::trust::helpers::tls_needles(lang),
-        ))
+        let mut out = crate::prefilter::Needles::any(crate::trust::helpers::tls_needles(lang));
+        for clause in crate::trust::helpers::tls_package_flags(lang) {
+            out.push_all(clause);
+        }
+        Some(out.normalized())
     }
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
