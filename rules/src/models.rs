@@ -1318,11 +1318,7 @@ impl Models {
                 .map(|(_, p)| p)
                 .collect(),
         };
-        let mut out = Needles::default();
-        for p in patterns {
-            out.push_all(p.anchor_groups()?);
-        }
-        Some(out.normalized())
+        pattern_needles(patterns)
     }
 
     /// The needles of the `[[calls]]` patterns whose model `keep` accepts,
@@ -1338,13 +1334,13 @@ impl Models {
         let Some(lm) = self.lang(lang) else {
             return Some(Needles::default());
         };
-        let mut out = Needles::default();
-        for (ci, p) in lm.by_last.values().flatten() {
-            if lm.calls.get(*ci).is_some_and(&keep) {
-                out.push_all(p.anchor_groups()?);
-            }
-        }
-        Some(out.normalized())
+        pattern_needles(
+            lm.by_last
+                .values()
+                .flatten()
+                .filter(|(ci, _)| lm.calls.get(*ci).is_some_and(&keep))
+                .map(|(_, p)| p),
+        )
     }
 
     /// The needles of the `[[effects]]` patterns whose model `keep` accepts,
@@ -1359,15 +1355,12 @@ impl Models {
         let Some(lm) = self.lang(lang) else {
             return Some(Needles::default());
         };
-        let mut out = Needles::default();
-        for (e, ps) in &lm.effects {
-            if keep(e) {
-                for p in ps {
-                    out.push_all(p.anchor_groups()?);
-                }
-            }
-        }
-        Some(out.normalized())
+        pattern_needles(
+            lm.effects
+                .iter()
+                .filter(|(e, _)| keep(e))
+                .flat_map(|(_, ps)| ps),
+        )
     }
 
     /// Every `[[state]]` pattern of a language with its role and kind, and
@@ -1395,6 +1388,16 @@ impl Models {
             .map(|l| l.by_last.values().map(Vec::len).sum::<usize>())
             .sum()
     }
+}
+
+/// A clause per pattern, each of the names it needs written in the file;
+/// `None` when one of them could match anywhere.
+fn pattern_needles<'a>(patterns: impl IntoIterator<Item = &'a Pattern>) -> Option<Needles> {
+    let mut out = Needles::default();
+    for p in patterns {
+        out.push_all(p.anchor_groups()?);
+    }
+    Some(out.normalized())
 }
 
 /// Expands a leading `<Type>` into one pattern per constructor.
