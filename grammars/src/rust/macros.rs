@@ -53,6 +53,32 @@ const FORMAT_MACROS: &[&str] = &[
     "eyre",
 ];
 
+/// Macros whose input is a template of generated code (`quote!`): nothing
+/// in it runs where it is written, so it is not lowered.
+const TEMPLATE_MACROS: &[&str] = &[
+    "quote",
+    "quote_spanned",
+    "parse_quote",
+    "parse_quote_spanned",
+];
+
+/// Keywords that start an item (`cfg_if!`-style wrappers hold items, not
+/// expressions).
+const ITEM_KEYWORDS: &[&str] = &[
+    "pub",
+    "fn",
+    "struct",
+    "enum",
+    "impl",
+    "trait",
+    "type",
+    "mod",
+    "use",
+    "static",
+    "extern",
+    "macro_rules",
+];
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Shape {
     Args,
@@ -126,7 +152,10 @@ impl Lowerer<'_> {
         let Some(inner) = full.get(1..full.len().saturating_sub(1)) else {
             return Vec::new();
         };
-        if inner.trim().is_empty() || self.in_macro >= MAX_NESTING {
+        if inner.trim().is_empty()
+            || self.in_macro >= MAX_NESTING
+            || TEMPLATE_MACROS.contains(&last)
+        {
             return Vec::new();
         }
         let base = i64::try_from(tt.start_byte() + 1)
@@ -143,7 +172,13 @@ impl Lowerer<'_> {
             top_level(b).filter(|&i| b.get(i) == Some(&b';')).count()
         };
         let semi = semis > 0;
-        let stmts = semi || matches!(last, "lazy_static" | "thread_local");
+        // Items (`cfg_net! { pub fn .. }`) parse only as statements; input
+        // with a top-level `=>` (`select!` arms) never parses as call
+        // arguments or array elements, and a failed parse costs tree-sitter
+        // its error recovery: neither is tried.
+        let items = starts_with_item(&prepared);
+        let arrows = split_top_on(&prepared, b'>');
+        let stmts = semi || items || matches!(last, "lazy_static" | "thread_local");
         let mut broken: Option<(Tree, String)> = None;
         // A `;` at the top level never parses as call arguments: that
         // wrapping is paid for in its turn but parsed only when the others
@@ -151,6 +186,9 @@ impl Lowerer<'_> {
         let mut args_unparsed = None;
         for (pre, post, shape) in WRAPPINGS {
             if (shape == Shape::Array && !semi) || (shape == Shape::Stmts && !stmts) {
+                continue;
+            }
+            if shape != Shape::Stmts && (items || arrows) {
                 continue;
             }
             let text = format!("{pre}{prepared}{post}");
@@ -169,7 +207,8 @@ impl Lowerer<'_> {
                 continue;
             };
             let shift = base.saturating_sub(len_i64(pre));
-            if !tree.root_node().has_error() {
+            // Items that do not parse: what parsed of them.
+            if !tree.root_node().has_error() || items {
                 return self.lower_wrapped(&tree, text, shift, shape, last);
             }
             if shape == Shape::Args {
@@ -183,9 +222,7 @@ impl Lowerer<'_> {
         }
         // `select!`-like arms: piece by piece. Anything else: what parsed
         // of the call-argument wrapping.
-        if !split_top_on(&prepared, b'>')
-            && let Some((tree, text)) = broken
-        {
+        if !arrows && let Some((tree, text)) = broken {
             let shift = base.saturating_sub(len_i64(WRAPPINGS[0].0));
             return self.lower_wrapped(&tree, text, shift, Shape::Args, last);
         }
@@ -539,6 +576,56 @@ fn skip_ws(b: &[u8], mut i: usize, e: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// Whether macro input starts with an item (`pub fn`, `impl`, `struct`,
+/// `unsafe impl`, `async fn`), after comments and attributes.
+fn starts_with_item(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    loop {
+        i = skip_ws(b, i, b.len());
+        let j = skip_token(b, i);
+        if j != i && b.get(i) == Some(&b'/') {
+            i = j;
+            continue;
+        }
+        if b.get(i) == Some(&b'#') {
+            let open = if b.get(i + 1) == Some(&b'!') {
+                i + 2
+            } else {
+                i + 1
+            };
+            if b.get(open) != Some(&b'[') {
+                return false;
+            }
+            // The attribute's closing bracket: the first byte past it that
+            // the top-level scanner sees.
+            match b.get(open..).and_then(|rest| top_level(rest).next()) {
+                Some(k) => i = open + k,
+                None => return false,
+            }
+            continue;
+        }
+        break;
+    }
+    let word = |at: usize| {
+        let rest = b.get(at..).unwrap_or(&[]);
+        let end = rest
+            .iter()
+            .position(|c| !is_ident_byte(*c))
+            .unwrap_or(rest.len());
+        let w = rest.get(..end).and_then(|w| std::str::from_utf8(w).ok());
+        (w.unwrap_or(""), at + end)
+    };
+    let (first, end) = word(i);
+    match first {
+        "unsafe" | "async" | "const" => {
+            let (second, _) = word(skip_ws(b, end, b.len()));
+            matches!(second, "fn" | "impl" | "trait" | "extern")
+        }
+        w => ITEM_KEYWORDS.contains(&w),
+    }
 }
 
 /// The offset of a top-level single `=` (`pat = fut` in `select!`).

@@ -900,6 +900,31 @@ fn macros_are_reparsed_with_file_spans() {
 }
 
 #[test]
+fn item_macros_hold_functions_and_templates_hold_nothing() {
+    // `cfg_net! { .. }`-style wrappers hold items: their functions are
+    // functions, their calls calls.
+    let src = "cfg_net! {\n    /// Fetches.\n    #[cfg(feature = \"net\")]\n    pub async fn fetch(u: &str) {\n        reqwest::get(u).await;\n    }\n}";
+    let m = module(src);
+    assert!(
+        m.functions.iter().any(|f| f.name == "fetch"),
+        "{:?}",
+        m.functions
+    );
+    assert_eq!(path_of(src, "reqwest::get(u)"), "reqwest.get()");
+    // `quote!` writes code for another crate: nothing in it runs here.
+    let m = module("fn f() { let t = quote! { reqwest::get(#u).await }; }");
+    assert!(
+        !m.nodes.iter().any(|n| matches!(n.kind, Kind::Call { .. })),
+        "{}",
+        m.sexp(m.functions[1].body)
+    );
+    // Arms are read piece by piece, as before.
+    assert!(body("m!(a => f(x), b => g(y))").contains("(call (name g) (name y))"));
+    // An expression that starts like an item is not one.
+    assert!(body("assert!(unsafe { f(x) })").contains("(call (name f) (name x))"));
+}
+
+#[test]
 fn macro_reparsing_is_bounded() {
     let deep = format!(
         "fn f() {{ {}g(){} }}",
