@@ -902,7 +902,7 @@ pub fn tls_needles(lang: Language) -> Vec<String> {
 /// The flags that turn verification off only on one package's calls, as
 /// needle clauses: the package (the root of the call's resolved path, so
 /// written in the file) and the flag.
-pub fn tls_package_flags(lang: Language) -> Vec<Vec<Vec<String>>> {
+pub fn tls_package_flags(lang: Language) -> Vec<prefilter::Clause> {
     model(lang)
         .tls
         .package_flags

@@ -160,9 +160,6 @@ fn prefilter_report(
             let is_test = is_test_path(&relative_path(path, entry.path()));
             let sel = prefilter.select(lang.ir(), &bytes, is_test);
             parsed += usize::from(sel.parse);
-            bytes_all += bytes.len();
-            let [seen, parsed_here] = per_lang.entry(lang.ir().model_name()).or_default();
-            *seen = (seen.0 + 1, seen.1 + bytes.len());
             if list {
                 if sel.parse {
                     let ids: Vec<&str> = sel
@@ -174,6 +171,9 @@ fn prefilter_report(
                 }
                 continue;
             }
+            bytes_all += bytes.len();
+            let [seen, parsed_here] = per_lang.entry(lang.ir().model_name()).or_default();
+            *seen = (seen.0 + 1, seen.1 + bytes.len());
             if sel.parse {
                 bytes_parsed += bytes.len();
                 *parsed_here = (parsed_here.0 + 1, parsed_here.1 + bytes.len());
