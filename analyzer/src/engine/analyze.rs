@@ -2,6 +2,7 @@
 //! findings. The file's tree and IR are dropped before the next file starts,
 //! so memory stays flat however large the repository is.
 
+use std::borrow::Cow;
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -306,24 +307,23 @@ fn process_inner(file: &Candidate, read: std::io::Result<Vec<u8>>, job: &Job<'_>
         job.rules,
         job.settings,
     );
-    drop(bytes);
     let keep = job.keep_source && !settled.findings.is_empty();
     Outcome::Analyzed(Analyzed {
         findings: settled.findings,
         notices,
         bytes: source.len() as u64,
         suppressed: settled.suppressed,
-        source: keep.then(|| (file.rel.clone(), source)),
+        source: keep.then(|| (file.rel.clone(), source.into_owned())),
         prefiltered: false,
     })
 }
 
 /// The text rules see: a byte-order mark is not code, so it is blanked out,
-/// keeping every offset.
-pub(crate) fn source_text(text: &str) -> String {
+/// keeping every offset. Any other text is the file's own bytes, not a copy.
+pub(crate) fn source_text(text: &str) -> Cow<'_, str> {
     match text.strip_prefix('\u{feff}') {
-        Some(rest) => format!("   {rest}"),
-        None => text.to_string(),
+        Some(rest) => Cow::Owned(format!("   {rest}")),
+        None => Cow::Borrowed(text),
     }
 }
 

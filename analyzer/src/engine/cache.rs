@@ -547,7 +547,7 @@ impl Stored {
                     .collect::<Option<Vec<_>>>()?;
                 let source = if job.keep_source && !findings.is_empty() {
                     let text = std::str::from_utf8(bytes).ok()?;
-                    Some((rel.clone(), analyze::source_text(text)))
+                    Some((rel.clone(), analyze::source_text(text).into_owned()))
                 } else {
                     None
                 };
