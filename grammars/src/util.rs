@@ -8,6 +8,15 @@ pub fn span(n: Node<'_>) -> Span {
     Span::new(n.start_byte(), n.end_byte())
 }
 
+/// Room for the IR nodes of the tree under `root`. No front-end makes more
+/// than about 0.45 IR node per visible syntax node (over the benchmark
+/// corpus: 0.15 on average for Rust, 0.44 at most for JavaScript), so the
+/// node vector is allocated once instead of doubling, and copying itself,
+/// a dozen times over a large file.
+pub fn node_capacity(root: Node<'_>) -> usize {
+    root.descendant_count() / 2
+}
+
 /// The source text of a node (empty if the range is not valid UTF-8 boundaries).
 pub fn text<'a>(n: Node<'_>, src: &'a str) -> &'a str {
     src.get(n.start_byte()..n.end_byte()).unwrap_or("")

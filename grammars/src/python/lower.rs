@@ -427,6 +427,7 @@ pub(super) fn lower_tree(tree: &Tree, src: &str) -> (Module, Side) {
         class: None,
         in_test: false,
     };
+    l.m.nodes.reserve(crate::util::node_capacity(root));
     let stmts = l.statements(root);
     let body = l.m.functions.first().map_or(NodeId(0), |f| f.body);
     if let Some(node) = l.m.nodes.get_mut(body.0 as usize) {

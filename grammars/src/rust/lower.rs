@@ -57,6 +57,7 @@ const CALLBACK_METHODS: &[&str] = &["map", "and_then", "then", "inspect", "map_o
 pub(super) fn lower(tree: &Tree, src: &str, test_code: bool) -> Module {
     let root = tree.root_node();
     let mut l = Lowerer::new(root, src);
+    l.m.nodes.reserve(crate::util::node_capacity(root));
     l.skip_tests = !test_code;
     l.collect_comments(root);
     l.index_attrs(root);

@@ -340,6 +340,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn run(mut self, root: Node<'_>) -> Self {
+        self.m.nodes.reserve(util::node_capacity(root));
         self.scopes.push(Scope::new(true));
         self.funcs.push(FuncCtx {
             id: FuncId(0),
