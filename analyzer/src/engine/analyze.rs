@@ -2,8 +2,8 @@
 //! findings. The file's tree and IR are dropped before the next file starts,
 //! so memory stays flat however large the repository is.
 
-use std::borrow::Cow;
 use std::any::Any;
+use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use faultline_grammars::{GrammarError, Lang, LowerOptions};
