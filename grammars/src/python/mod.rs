@@ -24,9 +24,12 @@ mod tests;
 
 use faultline_ir::Module;
 
-/// Lowers a parsed Python file and resolves its names.
-pub fn lower(tree: &tree_sitter::Tree, src: &str) -> Module {
-    let (mut module, side) = lower::lower_tree(tree, src);
+/// Lowers a parsed Python file and resolves its names. Resolution works on
+/// the IR alone, so the tree is dropped first: a large file's tree and IR
+/// need not both stay in the cache while names are resolved.
+pub fn lower(tree: tree_sitter::Tree, src: &str) -> Module {
+    let (mut module, side) = lower::lower_tree(&tree, src);
+    drop(tree);
     resolve::resolve(&mut module, &side);
     module
 }
