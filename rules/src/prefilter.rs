@@ -142,6 +142,13 @@ pub fn path_needle(s: &str) -> Option<&str> {
     if root.len() >= 3 {
         return Some(root);
     }
+    longest_piece(s)
+}
+
+/// The longest piece of a member chain or path: every piece of a chain read
+/// off a request object, or of a resolved path, is written where it is
+/// used, and the longest is the rarest.
+pub fn longest_piece(s: &str) -> Option<&str> {
     pieces(s).max_by_key(|p| p.len())
 }
 

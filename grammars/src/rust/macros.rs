@@ -177,7 +177,7 @@ impl Lowerer<'_> {
         // arguments or array elements, and a failed parse costs tree-sitter
         // its error recovery: neither is tried.
         let items = starts_with_item(&prepared);
-        let arrows = split_top_on(&prepared, b'>');
+        let arrows = !items && split_top_on(&prepared, b'>');
         let stmts = semi || items || matches!(last, "lazy_static" | "thread_local");
         let mut broken: Option<(Tree, String)> = None;
         // A `;` at the top level never parses as call arguments: that

@@ -867,12 +867,6 @@ pub fn runs_by_default(m: &Module, node: NodeId) -> Option<bool> {
     Some(true)
 }
 
-/// The longest piece of a member chain or path: every piece of a chain read
-/// off a request object is written where it is read.
-fn longest_piece(s: &str) -> Option<&str> {
-    prefilter::pieces(s).max_by_key(|p| p.len())
-}
-
 /// Needles of `tls-verification-disabled`: the flags, values, calls,
 /// environment variables and verifier hooks that turn verification off.
 /// A package's own flag (`ssl=False` of `aiohttp`) needs the package too:
@@ -894,7 +888,7 @@ pub fn tls_needles(lang: Language) -> Vec<String> {
     // rarer than the package (`ssl`, `openssl`) that most files import for
     // other reasons.
     for s in tls.none_values.iter().chain(&tls.unverified_calls) {
-        out.extend(longest_piece(s).map(str::to_string));
+        out.extend(prefilter::longest_piece(s).map(str::to_string));
     }
     prefilter::normalize(out)
 }
@@ -940,7 +934,7 @@ pub fn location_needles(lang: Language, models: &crate::models::Models) -> Vec<S
         .chain(&r.address_param_decorators)
         .chain(&r.address_param_types)
     {
-        out.extend(longest_piece(s).map(str::to_string));
+        out.extend(prefilter::longest_piece(s).map(str::to_string));
     }
     for s in &r.address_calls {
         out.extend(prefilter::path_needle(s).map(str::to_string));
