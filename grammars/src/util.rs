@@ -83,15 +83,13 @@ pub fn comments<'t>(
 
 /// Every offset in `src` where `//` or `/*` begins.
 pub fn slash_comment_starts(src: &str) -> Vec<usize> {
-    // `match_indices` of a char searches with memchr.
     let bytes = src.as_bytes();
-    src.match_indices('/')
-        .map(|(i, _)| i)
+    memchr::memchr_iter(b'/', bytes)
         .filter(|&i| matches!(bytes.get(i + 1), Some(b'/' | b'*')))
         .collect()
 }
 
 /// Every offset in `src` where `#` is written.
 pub fn hash_comment_starts(src: &str) -> Vec<usize> {
-    src.match_indices('#').map(|(i, _)| i).collect()
+    memchr::memchr_iter(b'#', src.as_bytes()).collect()
 }

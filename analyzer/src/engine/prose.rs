@@ -68,7 +68,16 @@ impl Lexer<'_> {
     fn line_end(&self, i: usize) -> usize {
         self.text
             .get(i..)
-            .and_then(|t| t.iter().position(|&b| b == b'\n'))
+            .and_then(|t| memchr::memchr(b'\n', t))
+            .map_or(self.text.len(), |p| i + p)
+    }
+
+    /// The index of the next `a`, `b` or `c` at or after `i`, or the end:
+    /// where the byte-at-a-time lexing of a string or comment resumes.
+    fn next_of(&self, i: usize, a: u8, b: u8, c: u8) -> usize {
+        self.text
+            .get(i..)
+            .and_then(|t| memchr::memchr3(a, b, c, t))
             .map_or(self.text.len(), |p| i + p)
     }
 
@@ -224,7 +233,15 @@ impl Lexer<'_> {
                         i = self.python_field(i + 1, nest + 1)?;
                     }
                 }
-                _ => i += 1,
+                // Nothing up to the next byte the arms above look at.
+                _ => {
+                    i = match (triple, fmt) {
+                        (true, false) => self.next_of(i + 1, b'\\', quote, quote),
+                        (true, true) => self.next_of(i + 1, b'\\', quote, b'{'),
+                        (false, false) => self.next_of(i + 1, b'\\', quote, b'\n'),
+                        (false, true) => i + 1,
+                    }
+                }
             }
         }
         Some(self.text.len())
@@ -301,7 +318,7 @@ impl Lexer<'_> {
                     let end = self
                         .text
                         .get(self.i + 2..)
-                        .and_then(|t| t.windows(2).position(|w| w == b"*/"))
+                        .and_then(|t| memchr::memmem::find(t, b"*/"))
                         .map_or(self.text.len(), |p| self.i + 2 + p + 2);
                     self.comment_to(end);
                 }
@@ -394,7 +411,7 @@ impl Lexer<'_> {
                 b'\\' => i += 2,
                 b'\n' => return i,
                 b if b == quote => return i + 1,
-                _ => i += 1,
+                _ => i = self.next_of(i + 1, b'\\', b'\n', quote),
             }
         }
         self.text.len()
@@ -439,7 +456,7 @@ impl Lexer<'_> {
                     self.i += 2;
                     self.js_code(true, nest + 1)?;
                 }
-                _ => self.i += 1,
+                _ => self.i = self.next_of(self.i + 1, b'\\', b'`', b'$'),
             }
         }
         Some(())
@@ -516,7 +533,7 @@ impl Lexer<'_> {
                     return i;
                 }
             } else {
-                i += 1;
+                i = self.next_of(i + 1, b'/', b'*', b'*');
             }
         }
         self.text.len()
@@ -536,7 +553,7 @@ impl Lexer<'_> {
                     }
                     i += 1;
                 }
-                _ => i += 1,
+                _ => i = self.next_of(i + 1, b'\\', b'"', b'"'),
             }
         }
         self.text.len()
