@@ -11,6 +11,14 @@
 //! (at most [`MAX_PASSES`] times in all). Node and function ids do not
 //! depend on resolution, so paths from one pass (with their call ids) stay
 //! valid in the next.
+//!
+//! A later pass lowers again only the top-level statements whose lowering
+//! can change. Each pass records, per top-level statement, what its
+//! lowering read from outside the statement (module-level bindings, the
+//! previous summary, other functions' returns) and what it wrote there. In
+//! the next pass a statement whose reads all still give the same answers
+//! would be lowered exactly as before, so its IR is moved over from the
+//! previous pass and its writes replayed ([`Record`]).
 
 use faultline_ir::{
     Arg, Arm, BinOp, Comment, Entry, FuncId, FuncKind, Function, Handler, Import, Kind, Language,
@@ -60,7 +68,7 @@ fn key(n: Node<'_>) -> Key {
 }
 
 /// What a name is bound to.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 enum Binding {
     /// A value with a resolved path.
     Path(Path),
@@ -71,6 +79,7 @@ enum Binding {
 }
 
 /// What looking a name up found.
+#[derive(Clone, Debug, PartialEq)]
 enum Found {
     Path(Path),
     Func(Key),
@@ -120,6 +129,66 @@ enum Miss {
     Module(String),
 }
 
+/// What lowering one top-level statement read from outside it and wrote
+/// there, in order, and the IR it made.
+///
+/// Everything else a statement's lowering reads (its own scopes, classes and
+/// nodes, the file's imports and module-level names) is made inside it or
+/// fixed before the first statement. So when every read of
+/// [`Record::events`] gives the same answer in a later pass, lowering the
+/// statement again would make the same IR and the same writes.
+#[derive(Default)]
+struct Record {
+    /// The ids of the nodes it made.
+    nodes: std::ops::Range<usize>,
+    /// The ids of the functions it made.
+    functions: std::ops::Range<usize>,
+    /// The imports it recorded (`require`).
+    imports: std::ops::Range<usize>,
+    /// What it added to the module's statement list.
+    out: Vec<NodeId>,
+    events: Vec<Event>,
+}
+
+/// A read or write of state outside the statement being lowered.
+enum Event {
+    /// A name looked up past the statement's own scopes, and what it found.
+    Lookup {
+        name: String,
+        in_function: bool,
+        found: Found,
+    },
+    /// A module-level binding as read directly (a `require`'s target).
+    Peek {
+        name: String,
+        binding: Option<Binding>,
+    },
+    /// Whether the module scope binds a name (where an assignment goes).
+    Bound { name: String, bound: bool },
+    /// A binding written into the module scope.
+    Bind { name: String, binding: Binding },
+    /// A same-file function's return path, as read.
+    Return { key: Key, path: Option<Path> },
+    /// A function's return path recorded.
+    SetReturn { key: Key, path: Path },
+    /// A class field's path, as read.
+    Field {
+        key: (Key, String),
+        path: Option<Path>,
+    },
+    /// A class field's path recorded.
+    SetField { key: (Key, String), path: Path },
+    /// A node that stands for a same-file function.
+    FuncRef { id: NodeId, key: Key },
+}
+
+/// The previous pass: its module, whose IR a statement lowered the same way
+/// again is moved from, and its records, one per top-level statement.
+struct Previous {
+    module: Module,
+    records: Vec<Option<Record>>,
+}
+
 /// Where a binding goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Decl {
@@ -157,17 +226,32 @@ impl FnOpts {
 
 /// Lowers a parsed TypeScript, TSX or JavaScript file.
 pub(crate) fn lower(tree: &Tree, src: &str, language: Language) -> Module {
+    lower_passes(tree, src, language, true).0
+}
+
+/// Lowers in as many passes as forward references need; with `reuse`, a
+/// later pass moves over the statements it would lower the same way again.
+/// Also returns how many statements were moved over.
+pub(crate) fn lower_passes(
+    tree: &Tree,
+    src: &str,
+    language: Language,
+    reuse: bool,
+) -> (Module, usize) {
     let k = kinds(language, &tree.language());
     let root = tree.root_node();
     let mut summary: Option<Summary> = None;
+    let mut previous: Option<Previous> = None;
     let mut pass = 1;
+    let mut reused = 0;
     loop {
-        let (m, misses, next) = Lowerer::new(k, src, language, summary.as_ref())
-            .run(root)
-            .finish();
+        let l = Lowerer::new(k, src, language, summary.as_ref(), previous.take()).run(root);
+        reused += l.reused;
+        let (m, misses, next, records) = l.finish();
         if pass >= MAX_PASSES || !misses.iter().any(|x| next.resolves(x)) {
-            return m;
+            return (m, reused);
         }
+        previous = reuse.then_some(Previous { module: m, records });
         summary = Some(next);
         pass += 1;
     }
@@ -183,6 +267,15 @@ impl Summary {
                 Some(Binding::Path(_) | Binding::Func(_))
             ),
         }
+    }
+}
+
+/// What a binding gives a name looked up.
+fn found(b: &Binding) -> Found {
+    match b {
+        Binding::Path(p) => Found::Path(p.clone()),
+        Binding::Func(k) => Found::Func(*k),
+        Binding::Opaque => Found::Nothing,
     }
 }
 
@@ -297,6 +390,14 @@ struct Lowerer<'a> {
     fields: HashMap<(Key, String), Path>,
     prev: Option<&'a Summary>,
     misses: Vec<Miss>,
+    /// The previous pass, while its statements are being lowered again.
+    previous: Option<Previous>,
+    /// The record of the top-level statement being lowered.
+    record: Option<Record>,
+    /// This pass's records, one per top-level statement.
+    records: Vec<Option<Record>>,
+    /// How many statements were moved over from the previous pass.
+    reused: usize,
 }
 
 impl<'a> Lowerer<'a> {
@@ -305,6 +406,7 @@ impl<'a> Lowerer<'a> {
         src: &'a str,
         language: Language,
         prev: Option<&'a Summary>,
+        previous: Option<Previous>,
     ) -> Lowerer<'a> {
         Lowerer {
             k,
@@ -321,11 +423,15 @@ impl<'a> Lowerer<'a> {
             fields: HashMap::new(),
             prev,
             misses: Vec::new(),
+            previous,
+            record: None,
+            records: Vec::new(),
+            reused: 0,
         }
     }
 
-    /// The module, the misses, and what this pass learned.
-    fn finish(mut self) -> (Module, Vec<Miss>, Summary) {
+    /// The module, the misses, what this pass learned, and its records.
+    fn finish(mut self) -> (Module, Vec<Miss>, Summary, Vec<Option<Record>>) {
         let summary = Summary {
             returns: self.returns,
             fields: self.fields,
@@ -336,7 +442,7 @@ impl<'a> Lowerer<'a> {
                 .map(|s| s.vars)
                 .unwrap_or_default(),
         };
-        (self.m, self.misses, summary)
+        (self.m, self.misses, summary, self.records)
     }
 
     fn run(mut self, root: Node<'_>) -> Self {
@@ -349,7 +455,7 @@ impl<'a> Lowerer<'a> {
         });
         self.prescan_module(root);
         let mut stmts = Vec::new();
-        self.lower_block_items(root, &mut stmts);
+        self.lower_top(root, &mut stmts);
         let body = self.m.functions.first().map(|f| f.body);
         if let Some(body) = body
             && let Some(node) = self.m.nodes.get_mut(body.0 as usize)
@@ -360,9 +466,18 @@ impl<'a> Lowerer<'a> {
         if let Some(f) = self.m.functions.first_mut() {
             f.span = util::span(root);
         }
-        self.collect_comments(root);
-        if root.has_error() {
-            self.m.syntax_errors = util::error_spans(root);
+        // Neither depends on resolution.
+        match self.previous.take() {
+            Some(p) => {
+                self.m.comments = p.module.comments;
+                self.m.syntax_errors = p.module.syntax_errors;
+            }
+            None => {
+                self.collect_comments(root);
+                if root.has_error() {
+                    self.m.syntax_errors = util::error_spans(root);
+                }
+            }
         }
         self
     }
@@ -497,53 +612,105 @@ impl<'a> Lowerer<'a> {
     // ---------------------------------------------------------------- scopes
 
     fn lookup(&mut self, name: &str) -> Found {
-        let in_function = self.funcs.len() > 1;
-        let found = |b: &Binding| match b {
-            Binding::Path(p) => Found::Path(p.clone()),
-            Binding::Func(k) => Found::Func(*k),
-            Binding::Opaque => Found::Nothing,
-        };
-        let mut module_level = None;
-        for (i, s) in self.scopes.iter().enumerate().rev() {
+        for s in self.scopes.iter().skip(1).rev() {
             if let Some(b) = s.vars.get(name) {
-                if i > 0 || !in_function {
-                    return found(b);
-                }
-                module_level = Some(b.clone());
-                break;
+                return found(b);
             }
         }
+        let in_function = self.funcs.len() > 1;
+        let (found, miss) = self.module_lookup(name, in_function, None);
+        self.misses.extend(miss);
+        if let Some(r) = &mut self.record {
+            r.events.push(Event::Lookup {
+                name: name.to_string(),
+                in_function,
+                found: found.clone(),
+            });
+        }
+        found
+    }
+
+    /// A name looked up in the module scope, with the bindings `written`
+    /// over it, and the miss to record.
+    fn module_lookup(
+        &self,
+        name: &str,
+        in_function: bool,
+        written: Option<&HashMap<&str, &Binding>>,
+    ) -> (Found, Option<Miss>) {
+        let module_level = match written.and_then(|w| w.get(name)) {
+            Some(b) => Some(*b),
+            None => self.scopes.first().and_then(|s| s.vars.get(name)),
+        };
+        if let Some(b) = module_level
+            && !in_function
+        {
+            return (found(b), None);
+        }
         if module_level.is_none() && !self.module_declared.contains(name) {
-            return Found::Path(single(name));
+            return (Found::Path(single(name)), None);
         }
         // A module-level name read inside a function: the whole module's
         // final binding (from the previous pass) is what the function sees.
+        let mut miss = None;
         if in_function {
             if let Some(prev) = self.prev
                 && let Some(pb @ (Binding::Path(_) | Binding::Func(_))) = prev.module.get(name)
             {
-                return found(pb);
+                return (found(pb), None);
             }
             if !matches!(module_level, Some(Binding::Path(_) | Binding::Func(_))) {
-                self.misses.push(Miss::Module(name.to_string()));
+                miss = Some(Miss::Module(name.to_string()));
             }
         }
-        module_level.as_ref().map_or(Found::Nothing, found)
+        (module_level.map_or(Found::Nothing, found), miss)
     }
 
     fn bind(&mut self, name: &str, b: Binding, decl: Decl) {
         let idx = match decl {
             Decl::Lexical => self.scopes.len().checked_sub(1),
             Decl::Var => self.scopes.iter().rposition(|s| s.function),
-            Decl::Assign => self
-                .scopes
-                .iter()
-                .rposition(|s| s.vars.contains_key(name))
-                .or_else(|| self.scopes.iter().rposition(|s| s.function)),
+            Decl::Assign => self.assign_scope(name),
         };
+        if idx == Some(0)
+            && let Some(r) = &mut self.record
+        {
+            r.events.push(Event::Bind {
+                name: name.to_string(),
+                binding: b.clone(),
+            });
+        }
         if let Some(scope) = idx.and_then(|i| self.scopes.get_mut(i)) {
             scope.vars.insert(name.to_string(), b);
         }
+    }
+
+    /// Where an assignment to `name` binds it: the innermost scope that has
+    /// it, else the innermost function scope.
+    fn assign_scope(&mut self, name: &str) -> Option<usize> {
+        let inner = self
+            .scopes
+            .iter()
+            .skip(1)
+            .rposition(|s| s.vars.contains_key(name))
+            .map(|i| i + 1);
+        if inner.is_some() {
+            return inner;
+        }
+        let bound = self
+            .scopes
+            .first()
+            .is_some_and(|s| s.vars.contains_key(name));
+        if let Some(r) = &mut self.record {
+            r.events.push(Event::Bound {
+                name: name.to_string(),
+                bound,
+            });
+        }
+        if bound {
+            return Some(0);
+        }
+        self.scopes.iter().rposition(|s| s.function)
     }
 
     /// Binds every name in a pattern; object patterns bind members of `b`.
@@ -621,21 +788,46 @@ impl<'a> Lowerer<'a> {
     }
 
     fn return_path(&mut self, k: Key) -> Option<Path> {
-        if let Some(p) = self.returns.get(&k) {
-            return Some(p.clone());
-        }
-        let p = self.prev.and_then(|prev| prev.returns.get(&k).cloned());
-        if p.is_none() {
-            self.misses.push(Miss::Return(k));
+        let (p, miss) = self.read_return(k, None);
+        self.misses.extend(miss);
+        if let Some(r) = &mut self.record {
+            r.events.push(Event::Return {
+                key: k,
+                path: p.clone(),
+            });
         }
         p
+    }
+
+    /// A function's return path, with the ones `written` over this pass's.
+    fn read_return(
+        &self,
+        k: Key,
+        written: Option<&HashMap<Key, &Path>>,
+    ) -> (Option<Path>, Option<Miss>) {
+        if let Some(p) = written
+            .and_then(|w| w.get(&k).copied())
+            .or_else(|| self.returns.get(&k))
+        {
+            return (Some(p.clone()), None);
+        }
+        let p = self.prev.and_then(|prev| prev.returns.get(&k).cloned());
+        let miss = p.is_none().then_some(Miss::Return(k));
+        (p, miss)
     }
 
     fn record_return(&mut self, p: Path) {
         if self.funcs.len() > 1
             && let Some(f) = self.funcs.last()
+            && !self.returns.contains_key(&f.key)
         {
-            self.returns.entry(f.key).or_insert(p);
+            if let Some(r) = &mut self.record {
+                r.events.push(Event::SetReturn {
+                    key: f.key,
+                    path: p.clone(),
+                });
+            }
+            self.returns.insert(f.key, p);
         }
     }
 
@@ -643,10 +835,43 @@ impl<'a> Lowerer<'a> {
         if let Binding::Path(p) = b
             && let Some(c) = self.classes.last()
         {
-            self.fields
-                .entry((c.key, name.to_string()))
-                .or_insert_with(|| p.clone());
+            let fk = (c.key, name.to_string());
+            if self.fields.contains_key(&fk) {
+                return;
+            }
+            if let Some(r) = &mut self.record {
+                r.events.push(Event::SetField {
+                    key: fk.clone(),
+                    path: p.clone(),
+                });
+            }
+            self.fields.insert(fk, p.clone());
         }
+    }
+
+    /// A class field's path, with the ones `written` over this pass's.
+    fn read_field(
+        &self,
+        fk: &(Key, String),
+        written: Option<&HashMap<&(Key, String), &Path>>,
+    ) -> (Option<Path>, Option<Miss>) {
+        if let Some(p) = written
+            .and_then(|w| w.get(fk).copied())
+            .or_else(|| self.fields.get(fk))
+        {
+            return (Some(p.clone()), None);
+        }
+        let p = self.prev.and_then(|prev| prev.fields.get(fk).cloned());
+        let miss = p.is_none().then(|| Miss::Field(fk.0, fk.1.clone()));
+        (p, miss)
+    }
+
+    /// Records that node `id` stands for the same-file function `k`.
+    fn func_ref(&mut self, id: NodeId, k: Key) {
+        if let Some(r) = &mut self.record {
+            r.events.push(Event::FuncRef { id, key: k });
+        }
+        self.func_refs.insert(id, k);
     }
 
     /// `this.<name>` in the innermost class.
@@ -656,17 +881,18 @@ impl<'a> Lowerer<'a> {
         if let Some(g) = c.getters.get(name).copied() {
             return self.return_path(g);
         }
-        if let Some(m) = c.methods.get(name) {
-            self.func_refs.insert(id, *m);
+        if let Some(m) = c.methods.get(name).copied() {
+            self.func_ref(id, m);
             return None;
         }
         let fk = (ck, name.to_string());
-        if let Some(p) = self.fields.get(&fk) {
-            return Some(p.clone());
-        }
-        let p = self.prev.and_then(|prev| prev.fields.get(&fk).cloned());
-        if p.is_none() {
-            self.misses.push(Miss::Field(ck, name.to_string()));
+        let (p, miss) = self.read_field(&fk, None);
+        self.misses.extend(miss);
+        if let Some(r) = &mut self.record {
+            r.events.push(Event::Field {
+                key: fk,
+                path: p.clone(),
+            });
         }
         p
     }
@@ -927,6 +1153,174 @@ impl<'a> Lowerer<'a> {
             }
             self.lower_stmt_into(*c, out);
         }
+    }
+
+    /// Lowers the module's statements. In a later pass, a statement whose
+    /// lowering cannot change is moved over from the previous pass instead.
+    fn lower_top(&mut self, root: Node<'_>, out: &mut Vec<NodeId>) {
+        let items = self.named_children(root);
+        for c in &items {
+            self.hoist(*c);
+        }
+        let mut previous = self.previous.take();
+        for (i, c) in items.iter().enumerate() {
+            if let Some((is_async, form)) = self.using_form(*c) {
+                // The rest of the module is the declaration's body.
+                let rest = items.get(i + 1..).unwrap_or(&[]);
+                let w = self.lower_using(*c, is_async, form, rest);
+                out.push(w);
+                break;
+            }
+            let before = previous
+                .as_mut()
+                .and_then(|p| p.records.get_mut(i).and_then(Option::take).map(|r| (p, r)));
+            if let Some((p, r)) = before
+                && self.unchanged(&r)
+            {
+                self.replay(&r, &mut p.module, out);
+                self.records.push(Some(r));
+                self.reused += 1;
+                continue;
+            }
+            self.record = Some(Record {
+                nodes: self.m.nodes.len()..0,
+                functions: self.m.functions.len()..0,
+                imports: self.m.imports.len()..0,
+                out: Vec::new(),
+                events: Vec::new(),
+            });
+            let first = out.len();
+            self.lower_stmt_into(*c, out);
+            let record = self.record.take().map(|mut r| {
+                r.nodes.end = self.m.nodes.len();
+                r.functions.end = self.m.functions.len();
+                r.imports.end = self.m.imports.len();
+                r.out = out.get(first..).unwrap_or_default().to_vec();
+                r
+            });
+            self.records.push(record);
+        }
+        self.previous = previous;
+    }
+
+    /// Whether lowering the statement of `r` now would read what it read
+    /// then: then it would make the same IR and writes. Misses are not
+    /// recorded here; [`Self::replay`] does.
+    fn unchanged(&self, r: &Record) -> bool {
+        if r.nodes.start != self.m.nodes.len()
+            || r.functions.start != self.m.functions.len()
+            || r.imports.start != self.m.imports.len()
+        {
+            return false;
+        }
+        self.reads(r, &mut Vec::new())
+    }
+
+    /// Answers the reads of `r` in order, with its own writes applied as
+    /// they happened; whether every answer is the recorded one. The misses
+    /// the reads record go to `misses`.
+    fn reads(&self, r: &Record, misses: &mut Vec<Miss>) -> bool {
+        let mut scope: HashMap<&str, &Binding> = HashMap::new();
+        let mut returns: HashMap<Key, &Path> = HashMap::new();
+        let mut fields: HashMap<&(Key, String), &Path> = HashMap::new();
+        for e in &r.events {
+            let same = match e {
+                Event::Lookup {
+                    name,
+                    in_function,
+                    found,
+                } => {
+                    let (now, miss) = self.module_lookup(name, *in_function, Some(&scope));
+                    misses.extend(miss);
+                    now == *found
+                }
+                Event::Peek { name, binding } => {
+                    let now = match scope.get(name.as_str()) {
+                        Some(b) => Some(*b),
+                        None => self.scopes.first().and_then(|s| s.vars.get(name)),
+                    };
+                    now == binding.as_ref()
+                }
+                Event::Bound { name, bound } => {
+                    let now = scope.contains_key(name.as_str())
+                        || self
+                            .scopes
+                            .first()
+                            .is_some_and(|s| s.vars.contains_key(name));
+                    now == *bound
+                }
+                Event::Bind { name, binding } => {
+                    scope.insert(name, binding);
+                    true
+                }
+                Event::Return { key, path } => {
+                    let (now, miss) = self.read_return(*key, Some(&returns));
+                    misses.extend(miss);
+                    now == *path
+                }
+                Event::SetReturn { key, path } => {
+                    returns.insert(*key, path);
+                    true
+                }
+                Event::Field { key, path } => {
+                    let (now, miss) = self.read_field(key, Some(&fields));
+                    misses.extend(miss);
+                    now == *path
+                }
+                Event::SetField { key, path } => {
+                    fields.insert(key, path);
+                    true
+                }
+                Event::FuncRef { .. } => true,
+            };
+            if !same {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Moves the IR of an unchanged statement over from the previous pass's
+    /// module and applies its writes.
+    fn replay(&mut self, r: &Record, from: &mut Module, out: &mut Vec<NodeId>) {
+        let mut misses = Vec::new();
+        self.reads(r, &mut misses);
+        self.misses.extend(misses);
+        for e in &r.events {
+            match e {
+                Event::Bind { name, binding } => {
+                    if let Some(s) = self.scopes.first_mut() {
+                        s.vars.insert(name.clone(), binding.clone());
+                    }
+                }
+                Event::SetReturn { key, path } => {
+                    self.returns.insert(*key, path.clone());
+                }
+                Event::SetField { key, path } => {
+                    self.fields.insert(key.clone(), path.clone());
+                }
+                Event::FuncRef { id, key } => {
+                    self.func_refs.insert(*id, *key);
+                }
+                _ => {}
+            }
+        }
+        let placeholder = |n: &mut faultline_ir::Node| faultline_ir::Node {
+            kind: std::mem::replace(&mut n.kind, Kind::Pass),
+            span: n.span,
+            path: n.path.take(),
+        };
+        if let Some(nodes) = from.nodes.get_mut(r.nodes.clone()) {
+            self.m.nodes.extend(nodes.iter_mut().map(placeholder));
+        }
+        // Few and small: copied.
+        if let Some(functions) = from.functions.get(r.functions.clone()) {
+            self.m.functions.extend_from_slice(functions);
+        }
+        if let Some(imports) = from.imports.get(r.imports.clone()) {
+            self.m.imports.extend_from_slice(imports);
+        }
+        out.extend_from_slice(&r.out);
     }
 
     /// Binds a block's function declarations before its statements run.
@@ -1271,7 +1665,25 @@ impl<'a> Lowerer<'a> {
             }
         }
         for name in names.into_iter().rev() {
-            let bound = self.scopes.iter().rev().find_map(|s| s.vars.get(name));
+            let inner = self
+                .scopes
+                .iter()
+                .skip(1)
+                .rev()
+                .find_map(|s| s.vars.get(name));
+            let bound = match inner {
+                Some(b) => Some(b),
+                None => {
+                    let b = self.scopes.first().and_then(|s| s.vars.get(name));
+                    if let Some(r) = &mut self.record {
+                        r.events.push(Event::Peek {
+                            name: name.to_string(),
+                            binding: b.cloned(),
+                        });
+                    }
+                    b
+                }
+            };
             if let Some(Binding::Path(p)) = bound {
                 let p = p.clone();
                 self.m.imports.push(Import {
@@ -1969,9 +2381,7 @@ impl<'a> Lowerer<'a> {
         let id = self.add(Kind::Name(name.into()), n);
         match self.lookup(name) {
             Found::Path(p) => self.set_path(id, Some(p)),
-            Found::Func(k) => {
-                self.func_refs.insert(id, k);
-            }
+            Found::Func(k) => self.func_ref(id, k),
             Found::Nothing => {}
         }
         id
