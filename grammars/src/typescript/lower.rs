@@ -18,12 +18,16 @@
 //! previous summary, other functions' returns) and what it wrote there. In
 //! the next pass a statement whose reads all still give the same answers
 //! would be lowered exactly as before, so its IR is moved over from the
-//! previous pass and its writes replayed ([`Record`]).
+//! previous pass and its writes replayed ([`Record`]). The methods of a
+//! top-level class are recorded the same way, so a class lowered again
+//! because one method calls a later one moves its other methods over.
 
 use faultline_ir::{
     Arg, Arm, BinOp, Comment, Entry, FuncId, FuncKind, Function, Handler, Import, Kind, Language,
     LoopKind, Module, NodeId, Param, Path, Segment, Span, Spread, UnOp, WithItem,
 };
+use std::collections::BTreeMap;
+
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use tree_sitter::{Node, Tree};
 
@@ -151,6 +155,7 @@ struct Record {
 }
 
 /// A read or write of state outside the statement being lowered.
+#[derive(Clone)]
 enum Event {
     /// A name looked up past the statement's own scopes, and what it found.
     Lookup {
@@ -183,10 +188,12 @@ enum Event {
 }
 
 /// The previous pass: its module, whose IR a statement lowered the same way
-/// again is moved from, and its records, one per top-level statement.
+/// again is moved from, and its records: one per top-level statement, and
+/// one per method of a top-level class by where the method starts.
 struct Previous {
     module: Module,
     records: Vec<Option<Record>>,
+    methods: BTreeMap<usize, Record>,
 }
 
 /// Where a binding goes.
@@ -247,11 +254,15 @@ pub(crate) fn lower_passes(
     loop {
         let l = Lowerer::new(k, src, language, summary.as_ref(), previous.take()).run(root);
         reused += l.reused;
-        let (m, misses, next, records) = l.finish();
+        let (m, misses, next, records, methods) = l.finish();
         if pass >= MAX_PASSES || !misses.iter().any(|x| next.resolves(x)) {
             return (m, reused);
         }
-        previous = reuse.then_some(Previous { module: m, records });
+        previous = reuse.then_some(Previous {
+            module: m,
+            records,
+            methods,
+        });
         summary = Some(next);
         pass += 1;
     }
@@ -392,10 +403,18 @@ struct Lowerer<'a> {
     misses: Vec<Miss>,
     /// The previous pass, while its statements are being lowered again.
     previous: Option<Previous>,
+    /// The previous pass's records of methods, while they are being
+    /// lowered again.
+    previous_methods: BTreeMap<usize, Record>,
     /// The record of the top-level statement being lowered.
     record: Option<Record>,
+    /// The record of the method of a top-level class being lowered: its
+    /// events go to the statement's record when it is done.
+    member: Option<Record>,
     /// This pass's records, one per top-level statement.
     records: Vec<Option<Record>>,
+    /// This pass's records of methods of top-level classes.
+    methods: BTreeMap<usize, Record>,
     /// How many statements were moved over from the previous pass.
     reused: usize,
 }
@@ -424,14 +443,26 @@ impl<'a> Lowerer<'a> {
             prev,
             misses: Vec::new(),
             previous,
+            previous_methods: BTreeMap::new(),
             record: None,
+            member: None,
             records: Vec::new(),
+            methods: BTreeMap::new(),
             reused: 0,
         }
     }
 
     /// The module, the misses, what this pass learned, and its records.
-    fn finish(mut self) -> (Module, Vec<Miss>, Summary, Vec<Option<Record>>) {
+    #[allow(clippy::type_complexity)]
+    fn finish(
+        mut self,
+    ) -> (
+        Module,
+        Vec<Miss>,
+        Summary,
+        Vec<Option<Record>>,
+        BTreeMap<usize, Record>,
+    ) {
         let summary = Summary {
             returns: self.returns,
             fields: self.fields,
@@ -442,7 +473,7 @@ impl<'a> Lowerer<'a> {
                 .map(|s| s.vars)
                 .unwrap_or_default(),
         };
-        (self.m, self.misses, summary, self.records)
+        (self.m, self.misses, summary, self.records, self.methods)
     }
 
     fn run(mut self, root: Node<'_>) -> Self {
@@ -620,7 +651,7 @@ impl<'a> Lowerer<'a> {
         let in_function = self.funcs.len() > 1;
         let (found, miss) = self.module_lookup(name, in_function, None);
         self.misses.extend(miss);
-        if let Some(r) = &mut self.record {
+        if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
             r.events.push(Event::Lookup {
                 name: name.to_string(),
                 in_function,
@@ -701,7 +732,7 @@ impl<'a> Lowerer<'a> {
             .scopes
             .first()
             .is_some_and(|s| s.vars.contains_key(name));
-        if let Some(r) = &mut self.record {
+        if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
             r.events.push(Event::Bound {
                 name: name.to_string(),
                 bound,
@@ -790,7 +821,7 @@ impl<'a> Lowerer<'a> {
     fn return_path(&mut self, k: Key) -> Option<Path> {
         let (p, miss) = self.read_return(k, None);
         self.misses.extend(miss);
-        if let Some(r) = &mut self.record {
+        if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
             r.events.push(Event::Return {
                 key: k,
                 path: p.clone(),
@@ -821,7 +852,7 @@ impl<'a> Lowerer<'a> {
             && let Some(f) = self.funcs.last()
             && !self.returns.contains_key(&f.key)
         {
-            if let Some(r) = &mut self.record {
+            if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
                 r.events.push(Event::SetReturn {
                     key: f.key,
                     path: p.clone(),
@@ -839,7 +870,7 @@ impl<'a> Lowerer<'a> {
             if self.fields.contains_key(&fk) {
                 return;
             }
-            if let Some(r) = &mut self.record {
+            if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
                 r.events.push(Event::SetField {
                     key: fk.clone(),
                     path: p.clone(),
@@ -868,7 +899,7 @@ impl<'a> Lowerer<'a> {
 
     /// Records that node `id` stands for the same-file function `k`.
     fn func_ref(&mut self, id: NodeId, k: Key) {
-        if let Some(r) = &mut self.record {
+        if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
             r.events.push(Event::FuncRef { id, key: k });
         }
         self.func_refs.insert(id, k);
@@ -888,7 +919,7 @@ impl<'a> Lowerer<'a> {
         let fk = (ck, name.to_string());
         let (p, miss) = self.read_field(&fk, None);
         self.misses.extend(miss);
-        if let Some(r) = &mut self.record {
+        if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
             r.events.push(Event::Field {
                 key: fk,
                 path: p.clone(),
@@ -1162,7 +1193,11 @@ impl<'a> Lowerer<'a> {
         for c in &items {
             self.hoist(*c);
         }
-        let mut previous = self.previous.take();
+        let mut records = Vec::new();
+        if let Some(p) = &mut self.previous {
+            records = std::mem::take(&mut p.records);
+            self.previous_methods = std::mem::take(&mut p.methods);
+        }
         for (i, c) in items.iter().enumerate() {
             if let Some((is_async, form)) = self.using_form(*c) {
                 // The rest of the module is the declaration's body.
@@ -1171,15 +1206,24 @@ impl<'a> Lowerer<'a> {
                 out.push(w);
                 break;
             }
-            let before = previous
-                .as_mut()
-                .and_then(|p| p.records.get_mut(i).and_then(Option::take).map(|r| (p, r)));
-            if let Some((p, r)) = before
+            let before = records.get_mut(i).and_then(Option::take);
+            if let Some(r) = before
                 && self.unchanged(&r)
             {
-                self.replay(&r, &mut p.module, out);
+                self.replay(&r, out);
                 self.records.push(Some(r));
                 self.reused += 1;
+                // Its methods' records stay valid: they read what it read.
+                let inside: Vec<usize> = self
+                    .previous_methods
+                    .range(c.start_byte()..c.end_byte())
+                    .map(|(at, _)| *at)
+                    .collect();
+                for at in inside {
+                    if let Some(m) = self.previous_methods.remove(&at) {
+                        self.methods.insert(at, m);
+                    }
+                }
                 continue;
             }
             self.record = Some(Record {
@@ -1200,7 +1244,6 @@ impl<'a> Lowerer<'a> {
             });
             self.records.push(record);
         }
-        self.previous = previous;
     }
 
     /// Whether lowering the statement of `r` now would read what it read
@@ -1282,7 +1325,7 @@ impl<'a> Lowerer<'a> {
 
     /// Moves the IR of an unchanged statement over from the previous pass's
     /// module and applies its writes.
-    fn replay(&mut self, r: &Record, from: &mut Module, out: &mut Vec<NodeId>) {
+    fn replay(&mut self, r: &Record, out: &mut Vec<NodeId>) {
         let mut misses = Vec::new();
         self.reads(r, &mut misses);
         self.misses.extend(misses);
@@ -1309,6 +1352,9 @@ impl<'a> Lowerer<'a> {
             kind: std::mem::replace(&mut n.kind, Kind::Pass),
             span: n.span,
             path: n.path.take(),
+        };
+        let Some(from) = self.previous.as_mut().map(|p| &mut p.module) else {
+            return;
         };
         if let Some(nodes) = from.nodes.get_mut(r.nodes.clone()) {
             self.m.nodes.extend(nodes.iter_mut().map(placeholder));
@@ -1675,7 +1721,7 @@ impl<'a> Lowerer<'a> {
                 Some(b) => Some(b),
                 None => {
                     let b = self.scopes.first().and_then(|s| s.vars.get(name));
-                    if let Some(r) = &mut self.record {
+                    if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
                         r.events.push(Event::Peek {
                             name: name.to_string(),
                             binding: b.cloned(),
@@ -2115,7 +2161,7 @@ impl<'a> Lowerer<'a> {
                 opts.class = Some(name.clone());
                 opts.constructor = mname == "constructor";
                 opts.decorators = std::mem::take(&mut decorators);
-                let f = self.lower_function(m, opts);
+                let f = self.lower_method(m, opts);
                 items.push(self.add(Kind::FuncDef(f), m));
             } else if mid == k.public_field_definition || mid == k.field_definition {
                 decorators.extend(
@@ -2140,6 +2186,52 @@ impl<'a> Lowerer<'a> {
             None => self.add(Kind::Block(items), n),
         };
         self.add(Kind::Class { name, bases, body }, n)
+    }
+
+    /// A method. One of a top-level class is lowered as a unit of its own
+    /// (see [`Record`]): a class whose statement must be lowered again, say
+    /// because one method calls a later one, moves over the methods whose
+    /// lowering would not change.
+    fn lower_method(&mut self, m: Node<'_>, opts: FnOpts) -> FuncId {
+        let unit = self.record.is_some()
+            && self.member.is_none()
+            && self.scopes.len() == 1
+            && self.funcs.len() == 1
+            && self.classes.len() == 1;
+        if !unit {
+            return self.lower_function(m, opts);
+        }
+        let at = m.start_byte();
+        if let Some(r) = self.previous_methods.remove(&at)
+            && self.unchanged(&r)
+        {
+            self.replay(&r, &mut Vec::new());
+            if let Some(s) = &mut self.record {
+                s.events.extend(r.events.iter().cloned());
+            }
+            let fid = FuncId(u32::try_from(r.functions.start).unwrap_or(u32::MAX));
+            self.methods.insert(at, r);
+            self.reused += 1;
+            return fid;
+        }
+        self.member = Some(Record {
+            nodes: self.m.nodes.len()..0,
+            functions: self.m.functions.len()..0,
+            imports: self.m.imports.len()..0,
+            out: Vec::new(),
+            events: Vec::new(),
+        });
+        let fid = self.lower_function(m, opts);
+        if let Some(mut r) = self.member.take() {
+            r.nodes.end = self.m.nodes.len();
+            r.functions.end = self.m.functions.len();
+            r.imports.end = self.m.imports.len();
+            if let Some(s) = &mut self.record {
+                s.events.extend(r.events.iter().cloned());
+            }
+            self.methods.insert(at, r);
+        }
+        fid
     }
 
     fn lower_decorator(&mut self, d: Node<'_>) -> Option<NodeId> {

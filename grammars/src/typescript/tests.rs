@@ -1116,6 +1116,25 @@ fn later_passes_reuse_only_what_they_would_lower_the_same_way() {
     }
     // Something was moved over, so the comparison tested reuse.
     assert!(reused >= 10, "{reused}");
+    // A class that must be lowered again because a method reads a field set
+    // by a later one: the other methods are moved over.
+    let class = "class Svc {\n  run() { return this.client.get('/x'); }\n  size() { return 1; }\n  constructor() { this.client = got.extend({}); }\n}\n";
+    for lang in ALL {
+        let tree = crate::parse(lang, class);
+        assert!(tree.is_ok(), "{lang:?}");
+        let Ok(tree) = tree else { continue };
+        let (with, n) = super::lower::lower_passes(&tree, class, lang.ir(), true);
+        let (without, _) = super::lower::lower_passes(&tree, class, lang.ir(), false);
+        assert!(
+            with == without,
+            "{lang:?}: reuse changed the module of\n{class}"
+        );
+        assert_eq!(n, 2, "{lang:?}: `size` and the constructor are moved over");
+        assert_eq!(
+            path_in(&with, class, "this.client.get('/x')").as_deref(),
+            Some("got.extend().get()")
+        );
+    }
     // And what a forward reference resolves still resolves.
     let m = lower(Lang::TypeScript, cases[0]);
     assert_eq!(
