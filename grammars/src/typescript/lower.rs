@@ -1176,14 +1176,44 @@ impl<'a> Lowerer<'a> {
             self.hoist(*c);
         }
         for (i, c) in items.iter().enumerate() {
-            if let Some((is_async, form)) = self.using_form(*c) {
-                let rest = items.get(i + 1..).unwrap_or(&[]);
-                let w = self.lower_using(*c, is_async, form, rest);
-                out.push(w);
+            if self.lower_using_at(items, i, out) {
                 return;
             }
             self.lower_stmt_into(*c, out);
         }
+    }
+
+    /// Lowers `items[i]` when it is a `using` declaration, whose body is the
+    /// rest of `items`; whether it was one.
+    fn lower_using_at(&mut self, items: &[Node<'_>], i: usize, out: &mut Vec<NodeId>) -> bool {
+        let Some(c) = items.get(i).copied() else {
+            return false;
+        };
+        let Some((is_async, form)) = self.using_form(c) else {
+            return false;
+        };
+        let rest = items.get(i + 1..).unwrap_or(&[]);
+        let w = self.lower_using(c, is_async, form, rest);
+        out.push(w);
+        true
+    }
+
+    /// A record of the unit about to be lowered.
+    fn open_record(&self) -> Record {
+        Record {
+            nodes: self.m.nodes.len()..0,
+            functions: self.m.functions.len()..0,
+            imports: self.m.imports.len()..0,
+            out: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Closes the record of the unit just lowered.
+    fn close_record(&self, r: &mut Record) {
+        r.nodes.end = self.m.nodes.len();
+        r.functions.end = self.m.functions.len();
+        r.imports.end = self.m.imports.len();
     }
 
     /// Lowers the module's statements. In a later pass, a statement whose
@@ -1199,11 +1229,8 @@ impl<'a> Lowerer<'a> {
             self.previous_methods = std::mem::take(&mut p.methods);
         }
         for (i, c) in items.iter().enumerate() {
-            if let Some((is_async, form)) = self.using_form(*c) {
-                // The rest of the module is the declaration's body.
-                let rest = items.get(i + 1..).unwrap_or(&[]);
-                let w = self.lower_using(*c, is_async, form, rest);
-                out.push(w);
+            // The rest of the module is a `using` declaration's body.
+            if self.lower_using_at(&items, i, out) {
                 break;
             }
             let before = records.get_mut(i).and_then(Option::take);
@@ -1226,19 +1253,11 @@ impl<'a> Lowerer<'a> {
                 }
                 continue;
             }
-            self.record = Some(Record {
-                nodes: self.m.nodes.len()..0,
-                functions: self.m.functions.len()..0,
-                imports: self.m.imports.len()..0,
-                out: Vec::new(),
-                events: Vec::new(),
-            });
+            self.record = Some(self.open_record());
             let first = out.len();
             self.lower_stmt_into(*c, out);
             let record = self.record.take().map(|mut r| {
-                r.nodes.end = self.m.nodes.len();
-                r.functions.end = self.m.functions.len();
-                r.imports.end = self.m.imports.len();
+                self.close_record(&mut r);
                 r.out = out.get(first..).unwrap_or_default().to_vec();
                 r
             });
@@ -2214,18 +2233,10 @@ impl<'a> Lowerer<'a> {
             self.reused += 1;
             return fid;
         }
-        self.member = Some(Record {
-            nodes: self.m.nodes.len()..0,
-            functions: self.m.functions.len()..0,
-            imports: self.m.imports.len()..0,
-            out: Vec::new(),
-            events: Vec::new(),
-        });
+        self.member = Some(self.open_record());
         let fid = self.lower_function(m, opts);
         if let Some(mut r) = self.member.take() {
-            r.nodes.end = self.m.nodes.len();
-            r.functions.end = self.m.functions.len();
-            r.imports.end = self.m.imports.len();
+            self.close_record(&mut r);
             if let Some(s) = &mut self.record {
                 s.events.extend(r.events.iter().cloned());
             }

@@ -1098,20 +1098,27 @@ fn later_passes_reuse_only_what_they_would_lower_the_same_way() {
         // `this` fields set by a later method, and a `require`.
         "const got = require('got');\nclass Svc {\n  run() { return this.client.get('/x'); }\n  constructor() { this.client = got.extend({}); }\n}\nconst s = new Svc();\nmodule.exports = { s };\n",
     ];
+    // The module with reuse (the same as without), and how many units
+    // it moved over.
+    let lower_both = |lang: Lang, src: &str| -> (Module, usize) {
+        let tree = crate::parse(lang, src);
+        assert!(tree.is_ok(), "{lang:?}: {src}");
+        let Ok(tree) = tree else {
+            return (Module::new(lang.ir()), 0);
+        };
+        let (with, n) = super::lower::lower_passes(&tree, src, lang.ir(), true);
+        let (without, none) = super::lower::lower_passes(&tree, src, lang.ir(), false);
+        assert_eq!(none, 0);
+        assert!(
+            with == without,
+            "{lang:?}: reuse changed the module of\n{src}"
+        );
+        (with, n)
+    };
     let mut reused = 0;
     for src in cases {
         for lang in ALL {
-            let tree = crate::parse(lang, src);
-            assert!(tree.is_ok(), "{src}");
-            let Ok(tree) = tree else { continue };
-            let (with, n) = super::lower::lower_passes(&tree, src, lang.ir(), true);
-            let (without, none) = super::lower::lower_passes(&tree, src, lang.ir(), false);
-            assert_eq!(none, 0);
-            assert!(
-                with == without,
-                "{lang:?}: reuse changed the module of\n{src}"
-            );
-            reused += n;
+            reused += lower_both(lang, src).1;
         }
     }
     // Something was moved over, so the comparison tested reuse.
@@ -1120,15 +1127,7 @@ fn later_passes_reuse_only_what_they_would_lower_the_same_way() {
     // by a later one: the other methods are moved over.
     let class = "class Svc {\n  run() { return this.client.get('/x'); }\n  size() { return 1; }\n  constructor() { this.client = got.extend({}); }\n}\n";
     for lang in ALL {
-        let tree = crate::parse(lang, class);
-        assert!(tree.is_ok(), "{lang:?}");
-        let Ok(tree) = tree else { continue };
-        let (with, n) = super::lower::lower_passes(&tree, class, lang.ir(), true);
-        let (without, _) = super::lower::lower_passes(&tree, class, lang.ir(), false);
-        assert!(
-            with == without,
-            "{lang:?}: reuse changed the module of\n{class}"
-        );
+        let (with, n) = lower_both(lang, class);
         assert_eq!(n, 2, "{lang:?}: `size` and the constructor are moved over");
         assert_eq!(
             path_in(&with, class, "this.client.get('/x')").as_deref(),
