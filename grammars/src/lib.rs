@@ -203,22 +203,15 @@ pub fn lower(lang: Lang, src: &str) -> Result<Module, GrammarError> {
 /// [`lower`], leaving out what `options` allow.
 pub fn lower_with(lang: Lang, src: &str, options: LowerOptions) -> Result<Module, GrammarError> {
     let tree = parse(lang, src)?;
-    let with_errors = |mut module: Module| {
-        if module.syntax_errors.is_empty() && tree.root_node().has_error() {
-            module.syntax_errors = util::error_spans(tree.root_node());
-        }
-        module
-    };
+    // Each front-end records the tree's syntax errors itself; Python drops
+    // the tree before it resolves names.
     let mut module = match lang {
-        // Records its own syntax errors, and drops the tree before resolving.
         #[cfg(feature = "python")]
         Lang::Python => python::lower(tree, src),
         #[cfg(feature = "typescript")]
-        Lang::TypeScript | Lang::Tsx | Lang::JavaScript => {
-            with_errors(typescript::lower(&tree, src, lang.ir()))
-        }
+        Lang::TypeScript | Lang::Tsx | Lang::JavaScript => typescript::lower(&tree, src, lang.ir()),
         #[cfg(feature = "rust")]
-        Lang::Rust => with_errors(rust::lower_with(&tree, src, options.test_code)),
+        Lang::Rust => rust::lower_with(&tree, src, options.test_code),
         #[allow(unreachable_patterns)]
         _ => return Err(GrammarError::Disabled(lang.name())),
     };

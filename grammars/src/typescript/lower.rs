@@ -23,8 +23,8 @@
 //! because one method calls a later one moves its other methods over.
 
 use faultline_ir::{
-    Arg, Arm, BinOp, Comment, Entry, FuncId, FuncKind, Function, Handler, Import, Kind, Language,
-    LoopKind, Module, NodeId, Param, Path, Segment, Span, Spread, UnOp, WithItem,
+    Arg, Arm, BinOp, Comment, CompactString, Entry, FuncId, FuncKind, Function, Handler, Import,
+    Kind, Language, LoopKind, Module, NodeId, Param, Path, Segment, Span, Spread, UnOp, WithItem,
 };
 use std::collections::BTreeMap;
 
@@ -159,19 +159,22 @@ struct Record {
 enum Event {
     /// A name looked up past the statement's own scopes, and what it found.
     Lookup {
-        name: String,
+        name: CompactString,
         in_function: bool,
         found: Found,
     },
     /// A module-level binding as read directly (a `require`'s target).
     Peek {
-        name: String,
+        name: CompactString,
         binding: Option<Binding>,
     },
     /// Whether the module scope binds a name (where an assignment goes).
-    Bound { name: String, bound: bool },
+    Bound { name: CompactString, bound: bool },
     /// A binding written into the module scope.
-    Bind { name: String, binding: Binding },
+    Bind {
+        name: CompactString,
+        binding: Binding,
+    },
     /// A same-file function's return path, as read.
     Return { key: Key, path: Option<Path> },
     /// A function's return path recorded.
@@ -651,13 +654,11 @@ impl<'a> Lowerer<'a> {
         let in_function = self.funcs.len() > 1;
         let (found, miss) = self.module_lookup(name, in_function, None);
         self.misses.extend(miss);
-        if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
-            r.events.push(Event::Lookup {
-                name: name.to_string(),
-                in_function,
-                found: found.clone(),
-            });
-        }
+        self.event(Event::Lookup {
+            name: name.into(),
+            in_function,
+            found: found.clone(),
+        });
         found
     }
 
@@ -703,11 +704,9 @@ impl<'a> Lowerer<'a> {
             Decl::Var => self.scopes.iter().rposition(|s| s.function),
             Decl::Assign => self.assign_scope(name),
         };
-        if idx == Some(0)
-            && let Some(r) = &mut self.record
-        {
-            r.events.push(Event::Bind {
-                name: name.to_string(),
+        if idx == Some(0) {
+            self.event(Event::Bind {
+                name: name.into(),
                 binding: b.clone(),
             });
         }
@@ -732,12 +731,10 @@ impl<'a> Lowerer<'a> {
             .scopes
             .first()
             .is_some_and(|s| s.vars.contains_key(name));
-        if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
-            r.events.push(Event::Bound {
-                name: name.to_string(),
-                bound,
-            });
-        }
+        self.event(Event::Bound {
+            name: name.into(),
+            bound,
+        });
         if bound {
             return Some(0);
         }
@@ -821,12 +818,10 @@ impl<'a> Lowerer<'a> {
     fn return_path(&mut self, k: Key) -> Option<Path> {
         let (p, miss) = self.read_return(k, None);
         self.misses.extend(miss);
-        if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
-            r.events.push(Event::Return {
-                key: k,
-                path: p.clone(),
-            });
-        }
+        self.event(Event::Return {
+            key: k,
+            path: p.clone(),
+        });
         p
     }
 
@@ -849,16 +844,14 @@ impl<'a> Lowerer<'a> {
 
     fn record_return(&mut self, p: Path) {
         if self.funcs.len() > 1
-            && let Some(f) = self.funcs.last()
-            && !self.returns.contains_key(&f.key)
+            && let Some(key) = self.funcs.last().map(|f| f.key)
+            && !self.returns.contains_key(&key)
         {
-            if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
-                r.events.push(Event::SetReturn {
-                    key: f.key,
-                    path: p.clone(),
-                });
-            }
-            self.returns.insert(f.key, p);
+            self.event(Event::SetReturn {
+                key,
+                path: p.clone(),
+            });
+            self.returns.insert(key, p);
         }
     }
 
@@ -870,12 +863,10 @@ impl<'a> Lowerer<'a> {
             if self.fields.contains_key(&fk) {
                 return;
             }
-            if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
-                r.events.push(Event::SetField {
-                    key: fk.clone(),
-                    path: p.clone(),
-                });
-            }
+            self.event(Event::SetField {
+                key: fk.clone(),
+                path: p.clone(),
+            });
             self.fields.insert(fk, p.clone());
         }
     }
@@ -897,11 +888,16 @@ impl<'a> Lowerer<'a> {
         (p, miss)
     }
 
+    /// Records `e` in the innermost unit being lowered, if any.
+    fn event(&mut self, e: Event) {
+        if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
+            r.events.push(e);
+        }
+    }
+
     /// Records that node `id` stands for the same-file function `k`.
     fn func_ref(&mut self, id: NodeId, k: Key) {
-        if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
-            r.events.push(Event::FuncRef { id, key: k });
-        }
+        self.event(Event::FuncRef { id, key: k });
         self.func_refs.insert(id, k);
     }
 
@@ -919,12 +915,10 @@ impl<'a> Lowerer<'a> {
         let fk = (ck, name.to_string());
         let (p, miss) = self.read_field(&fk, None);
         self.misses.extend(miss);
-        if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
-            r.events.push(Event::Field {
-                key: fk,
-                path: p.clone(),
-            });
-        }
+        self.event(Event::Field {
+            key: fk,
+            path: p.clone(),
+        });
         p
     }
 
@@ -1235,9 +1229,9 @@ impl<'a> Lowerer<'a> {
             }
             let before = records.get_mut(i).and_then(Option::take);
             if let Some(r) = before
-                && self.unchanged(&r)
+                && let Some(misses) = self.unchanged(&r)
             {
-                self.replay(&r, out);
+                self.replay(&r, misses, out);
                 self.records.push(Some(r));
                 self.reused += 1;
                 // Its methods' records stay valid: they read what it read.
@@ -1265,17 +1259,18 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// Whether lowering the statement of `r` now would read what it read
-    /// then: then it would make the same IR and writes. Misses are not
-    /// recorded here; [`Self::replay`] does.
-    fn unchanged(&self, r: &Record) -> bool {
+    /// Whether lowering the unit of `r` now would read what it read then:
+    /// then it would make the same IR and writes. If so, the misses its
+    /// reads record now, for [`Self::replay`].
+    fn unchanged(&self, r: &Record) -> Option<Vec<Miss>> {
         if r.nodes.start != self.m.nodes.len()
             || r.functions.start != self.m.functions.len()
             || r.imports.start != self.m.imports.len()
         {
-            return false;
+            return None;
         }
-        self.reads(r, &mut Vec::new())
+        let mut misses = Vec::new();
+        self.reads(r, &mut misses).then_some(misses)
     }
 
     /// Answers the reads of `r` in order, with its own writes applied as
@@ -1299,7 +1294,7 @@ impl<'a> Lowerer<'a> {
                 Event::Peek { name, binding } => {
                     let now = match scope.get(name.as_str()) {
                         Some(b) => Some(*b),
-                        None => self.scopes.first().and_then(|s| s.vars.get(name)),
+                        None => self.scopes.first().and_then(|s| s.vars.get(name.as_str())),
                     };
                     now == binding.as_ref()
                 }
@@ -1308,7 +1303,7 @@ impl<'a> Lowerer<'a> {
                         || self
                             .scopes
                             .first()
-                            .is_some_and(|s| s.vars.contains_key(name));
+                            .is_some_and(|s| s.vars.contains_key(name.as_str()));
                     now == *bound
                 }
                 Event::Bind { name, binding } => {
@@ -1344,15 +1339,13 @@ impl<'a> Lowerer<'a> {
 
     /// Moves the IR of an unchanged statement over from the previous pass's
     /// module and applies its writes.
-    fn replay(&mut self, r: &Record, out: &mut Vec<NodeId>) {
-        let mut misses = Vec::new();
-        self.reads(r, &mut misses);
+    fn replay(&mut self, r: &Record, misses: Vec<Miss>, out: &mut Vec<NodeId>) {
         self.misses.extend(misses);
         for e in &r.events {
             match e {
                 Event::Bind { name, binding } => {
                     if let Some(s) = self.scopes.first_mut() {
-                        s.vars.insert(name.clone(), binding.clone());
+                        s.vars.insert(name.to_string(), binding.clone());
                     }
                 }
                 Event::SetReturn { key, path } => {
@@ -1737,20 +1730,20 @@ impl<'a> Lowerer<'a> {
                 .rev()
                 .find_map(|s| s.vars.get(name));
             let bound = match inner {
-                Some(b) => Some(b),
+                Some(b) => b.clone(),
                 None => {
-                    let b = self.scopes.first().and_then(|s| s.vars.get(name));
-                    if let Some(r) = self.member.as_mut().or(self.record.as_mut()) {
-                        r.events.push(Event::Peek {
-                            name: name.to_string(),
-                            binding: b.cloned(),
-                        });
+                    let b = self.scopes.first().and_then(|s| s.vars.get(name)).cloned();
+                    self.event(Event::Peek {
+                        name: name.into(),
+                        binding: b.clone(),
+                    });
+                    match b {
+                        Some(b) => b,
+                        None => continue,
                     }
-                    b
                 }
             };
-            if let Some(Binding::Path(p)) = bound {
-                let p = p.clone();
+            if let Binding::Path(p) = bound {
                 self.m.imports.push(Import {
                     local: name.to_string(),
                     target: p,
@@ -2222,9 +2215,9 @@ impl<'a> Lowerer<'a> {
         }
         let at = m.start_byte();
         if let Some(r) = self.previous_methods.remove(&at)
-            && self.unchanged(&r)
+            && let Some(misses) = self.unchanged(&r)
         {
-            self.replay(&r, &mut Vec::new());
+            self.replay(&r, misses, &mut Vec::new());
             if let Some(s) = &mut self.record {
                 s.events.extend(r.events.iter().cloned());
             }

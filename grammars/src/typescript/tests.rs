@@ -1125,10 +1125,14 @@ fn later_passes_reuse_only_what_they_would_lower_the_same_way() {
     assert!(reused >= 10, "{reused}");
     // A class that must be lowered again because a method reads a field set
     // by a later one: the other methods are moved over.
+    let setup = "let client = null;\nclass Setup {\n  run() { return this.x.get('/'); }\n  init() { client = axios.create(); }\n  constructor() { this.x = got.extend({}); }\n}\nfunction use() { return client.get('/'); }\nconst c = client;\n";
     let class = "class Svc {\n  run() { return this.client.get('/x'); }\n  size() { return 1; }\n  constructor() { this.client = got.extend({}); }\n}\n";
     for lang in ALL {
         let (with, n) = lower_both(lang, class);
         assert_eq!(n, 2, "{lang:?}: `size` and the constructor are moved over");
+        // A method moved over replays what it bound in the module scope.
+        let (_, n) = lower_both(lang, setup);
+        assert!(n >= 2, "{lang:?}: {n}");
         assert_eq!(
             path_in(&with, class, "this.client.get('/x')").as_deref(),
             Some("got.extend().get()")
